@@ -1,0 +1,132 @@
+"""Server-side token buckets, one per API and per client, like the Commerce API gateway's."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .config import API_NAMES
+
+# The gateway defines burst capacity as twice the replenish rate.
+BURST_PER_RATE = 2.0
+
+
+def burst_capacity(rate: float) -> float:
+    # At least one token, or a rate below 0.5/s could never admit a request.
+    return max(1.0, rate * BURST_PER_RATE)
+
+
+class UnknownApiError(ValueError):
+    """An API name other than "token", "search" or "detail"."""
+
+
+def check_api_name(api: str) -> str:
+    if api not in API_NAMES:
+        raise UnknownApiError(f"unknown API {api!r}; expected one of {', '.join(API_NAMES)}")
+    return api
+
+
+class TokenBucket:
+    """Continuous refill at `rate` tokens/second up to `capacity`; starts full."""
+
+    __slots__ = ("rate", "capacity", "tokens", "updated")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = burst_capacity(rate)
+        self.tokens = self.capacity
+        self.updated = now
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def try_take(self, now: float) -> bool:
+        self.refill(now)
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    """Whether a request may pass, and the numbers the gateway reports in its headers."""
+
+    allowed: bool
+    replenish_rate: float
+    burst_capacity: float
+    remaining: int
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [
+            ("GNCP-GW-RateLimit-Replenish-Rate", _format_number(self.replenish_rate)),
+            ("GNCP-GW-RateLimit-Burst-Capacity", _format_number(self.burst_capacity)),
+            ("GNCP-GW-RateLimit-Remaining", str(self.remaining)),
+        ]
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+class RateLimiter:
+    """Buckets keyed by (API, client); each API has its own replenish rate."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        _check_rate(rate)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rates = {api: float(rate) for api in API_NAMES}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def acquire(self, api: str, client_key: str) -> RateDecision:
+        """Take one token from the bucket if it holds at least one."""
+        with self._lock:
+            now = self._clock()
+            bucket = self._bucket(api, client_key, now)
+            allowed = bucket.try_take(now)
+            return RateDecision(allowed, bucket.rate, bucket.capacity, math.floor(bucket.tokens))
+
+    def peek(self, api: str, client_key: str) -> RateDecision:
+        """The bucket's numbers without taking a token (for responses refused before the bucket)."""
+        with self._lock:
+            now = self._clock()
+            bucket = self._bucket(api, client_key, now)
+            bucket.refill(now)
+            return RateDecision(True, bucket.rate, bucket.capacity, math.floor(bucket.tokens))
+
+    def set_rate(self, rate: float, api: str | None = None) -> None:
+        """Change the replenish rate of one API (or all); their buckets restart full at the new burst."""
+        _check_rate(rate)
+        apis = API_NAMES if api is None else (check_api_name(api),)
+        with self._lock:
+            now = self._clock()
+            for name in apis:
+                self._rates[name] = float(rate)
+            for (name, _client), bucket in self._buckets.items():
+                if name in apis:
+                    bucket.rate = float(rate)
+                    bucket.capacity = burst_capacity(rate)
+                    bucket.tokens = bucket.capacity
+                    bucket.updated = now
+
+    def rates(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._rates)
+
+    def _bucket(self, api: str, client_key: str, now: float) -> TokenBucket:
+        key = (api, client_key)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self._rates[check_api_name(api)], now)
+        return bucket
+
+
+def _check_rate(rate: float) -> None:
+    if not rate > 0:
+        raise ValueError(f"rate must be > 0 requests/second, got {rate}")

@@ -1,0 +1,329 @@
+"""The Commerce API client: signed token, paced calls, bounded retries, per-call records.
+
+Thread-safe: one client serves every detail-fetch worker of a sync.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+
+from .call_stats import CallRecord, CallStats
+from .errors import (
+    AuthenticationError,
+    ClientRequestError,
+    CommerceApiError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitedError,
+    TransientError,
+)
+from .models import ListedProduct, PayloadError, ProductDetail, SearchPage
+from .rate_limit import AdvertisedLimit, Pacer
+from .retry import RetryPolicy
+from .signature import client_secret_sign
+from .token_cache import TokenCache
+
+DEFAULT_BASE_URL = "https://api.commerce.naver.com/external"
+TOKEN_PATH = "/v1/oauth2/token"
+SEARCH_PATH = "/v1/products/search"
+DETAIL_PATH = "/v2/products/origin-products/{origin_product_no}"
+TRACE_ID_HEADER = "GNCP-GW-Trace-ID"
+MAX_PAGE_SIZE = 500
+# The token timestamp must not be in the server's future; public clients backdate a little.
+TOKEN_TIMESTAMP_BACKDATE_MS = 2_000
+
+APIS = ("token", "search", "detail")
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    payload: Any
+    status: int
+    trace_id: str | None
+
+
+class CommerceApiClient:
+    """Talks to the Commerce API at `base_url`. Never logs, stores or raises the secret or token."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        timeout_seconds: float = 10.0,
+        initial_rate_per_second: float = 2.0,
+        pacing_safety: float = 0.95,
+        retry: RetryPolicy | None = None,
+        token_refresh_margin_seconds: float = 300.0,
+        max_connections: int = 64,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not client_id or not client_secret:
+            raise ValueError("NAVER_COMMERCE_CLIENT_ID and NAVER_COMMERCE_CLIENT_SECRET must both be set")
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        timeout = httpx.Timeout(timeout_seconds)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, limits=limits, transport=transport)
+        # Images come from the CDN: no token, no API rate limit, so a client of their own.
+        self._images = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=True)
+        self.pacers = {
+            api: Pacer(api, rate=initial_rate_per_second, safety=pacing_safety, sleep=sleep) for api in APIS
+        }
+        self.stats = CallStats()
+        self.tokens = TokenCache(self._request_token, refresh_margin_seconds=token_refresh_margin_seconds)
+
+    def __repr__(self) -> str:
+        return f"CommerceApiClient(base_url={self.base_url!r}, client_id={self.client_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+        self._images.close()
+
+    def __enter__(self) -> CommerceApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- the documented calls -------------------------------------------------------------
+
+    def search_products(
+        self,
+        *,
+        page: int = 1,
+        size: int = MAX_PAGE_SIZE,
+        status_types: Sequence[str] | None = None,
+        order_type: str = "NO",
+        modified_from: date | None = None,
+        modified_to: date | None = None,
+    ) -> SearchPage:
+        """One page of `POST /v1/products/search`; entries that do not parse are reported, not raised."""
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page size must be 1..{MAX_PAGE_SIZE}, got {size}")
+        body: dict[str, Any] = {"page": page, "size": size, "orderType": order_type}
+        if status_types:
+            body["productStatusTypes"] = list(status_types)
+        if modified_from or modified_to:
+            body["periodType"] = "PROD_MOD_DAY"
+            body["fromDate"] = (modified_from or modified_to).isoformat()  # type: ignore[union-attr]
+            body["toDate"] = (modified_to or modified_from).isoformat()  # type: ignore[union-attr]
+        response = self._call("search", "POST", SEARCH_PATH, json_body=body)
+        payload = response.payload
+        try:
+            entries = payload["contents"]
+            products, bad = [], []
+            for entry in entries:
+                try:
+                    products.append(ListedProduct.from_search_entry(entry))
+                except PayloadError as exc:
+                    number = entry.get("originProductNo") if isinstance(entry, dict) else None
+                    bad.append((number, str(exc)))
+            return SearchPage(
+                page=int(payload.get("page", page)),
+                size=int(payload.get("size", size)),
+                total_elements=int(payload["totalElements"]),
+                total_pages=int(payload["totalPages"]),
+                last=bool(payload.get("last", page >= int(payload["totalPages"]))),
+                products=tuple(products),
+                bad_entries=tuple(bad),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedResponseError(
+                f"search page has no {exc}", api="search", method="POST", path=SEARCH_PATH,
+                status=response.status, trace_id=response.trace_id,
+            ) from None
+
+    def iter_search_pages(self, **filters: Any) -> Iterator[SearchPage]:
+        """Every page of a search, in order, until the last one."""
+        page = 1
+        while True:
+            result = self.search_products(page=page, **filters)
+            yield result
+            if result.last or page >= result.total_pages or not result.products and not result.bad_entries:
+                return
+            page += 1
+
+    def get_origin_product(self, origin_product_no: int) -> ProductDetail:
+        """`GET /v2/products/origin-products/{no}`, parsed; raises NotFoundError for deleted products."""
+        path = DETAIL_PATH.format(origin_product_no=origin_product_no)
+        response = self._call("detail", "GET", path, product_no=origin_product_no)
+        try:
+            return ProductDetail.from_payload(origin_product_no, response.payload)
+        except PayloadError as exc:
+            raise MalformedResponseError(
+                str(exc), api="detail", method="GET", path=path, status=response.status,
+                trace_id=response.trace_id, product_no=origin_product_no,
+            ) from None
+
+    def fetch_image(self, url: str) -> bytes:
+        """Download an image from the CDN, retrying transport errors and 5xx."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._images.get(url)
+                if response.status_code < 500:
+                    response.raise_for_status()
+                    return response.content
+                error: Exception = httpx.HTTPStatusError(
+                    f"HTTP {response.status_code}", request=response.request, response=response
+                )
+            except httpx.TransportError as exc:
+                error = exc
+            if attempt > self.retry.max_retries:
+                raise error
+            self._sleep(self._backoff(attempt))
+
+    # -- token ------------------------------------------------------------------------------
+
+    def _request_token(self) -> tuple[str, float]:
+        timestamp = int(time.time() * 1000) - TOKEN_TIMESTAMP_BACKDATE_MS
+        form = {
+            "client_id": self.client_id,
+            "timestamp": str(timestamp),
+            "grant_type": "client_credentials",
+            "client_secret_sign": client_secret_sign(self.client_id, timestamp, self._client_secret),
+            "type": "SELF",
+        }
+        try:
+            response = self._call("token", "POST", TOKEN_PATH, form_body=form, authenticated=False)
+        except (ClientRequestError, NotFoundError) as exc:
+            raise AuthenticationError(
+                f"token request refused: {exc.code or ''}", api="token", method="POST", path=TOKEN_PATH,
+                status=exc.status, code=exc.code, trace_id=exc.trace_id, attempts=exc.attempts,
+            ) from None
+        try:
+            return str(response.payload["access_token"]), float(response.payload["expires_in"])
+        except (KeyError, TypeError, ValueError):
+            raise MalformedResponseError(
+                "token response lacks access_token/expires_in", api="token", method="POST",
+                path=TOKEN_PATH, status=response.status, trace_id=response.trace_id,
+            ) from None
+
+    # -- the call loop ----------------------------------------------------------------------
+
+    def _backoff(self, retry_number: int) -> float:
+        with self._rng_lock:
+            return self.retry.delay(retry_number, self._rng)
+
+    def _call(
+        self,
+        api: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form_body: dict[str, str] | None = None,
+        authenticated: bool = True,
+        product_no: int | None = None,
+    ) -> ApiResponse:
+        pacer = self.pacers[api]
+        attempts = retries = 0
+        reauthenticated = False
+        wire_seconds = pacer_wait = 0.0
+        status: int | None = None
+
+        def fail(kind: type[CommerceApiError], message: str, code: str | None = None, trace: str | None = None) -> None:
+            raise kind(message, api=api, method=method, path=path, status=status, code=code,
+                       trace_id=trace, attempts=attempts, product_no=product_no)
+
+        def retry_or(kind: type[CommerceApiError], message: str, code: str | None = None, trace: str | None = None) -> None:
+            nonlocal retries
+            if retries >= self.retry.max_retries:
+                fail(kind, message, code, trace)
+            retries += 1
+            self._sleep(self._backoff(retries))
+
+        try:
+            while True:
+                attempts += 1
+                pacer_wait += pacer.acquire()
+                headers: dict[str, str] = {}
+                token = ""
+                if authenticated:
+                    token = self.tokens.get()
+                    headers["Authorization"] = f"Bearer {token}"
+                started = time.perf_counter()
+                try:
+                    response = self._http.request(method, path, json=json_body, data=form_body, headers=headers)
+                except httpx.TransportError as exc:
+                    latency = time.perf_counter() - started
+                    wire_seconds += latency
+                    status = None
+                    self.stats.record_attempt(api, None, latency)
+                    retry_or(TransientError, f"{type(exc).__name__} talking to the API")
+                    continue
+                latency = time.perf_counter() - started
+                wire_seconds += latency
+                status = response.status_code
+                self.stats.record_attempt(api, status, latency)
+                limit = AdvertisedLimit.from_headers(response.headers)
+                if limit is not None:
+                    pacer.observe(limit)
+                trace = response.headers.get(TRACE_ID_HEADER)
+
+                if status < 300:
+                    try:
+                        return ApiResponse(json.loads(response.content), status, trace)
+                    except ValueError:
+                        # A truncated body is a transfer fault more often than a bad payload.
+                        retry_or(MalformedResponseError, "response body is not valid JSON", trace=trace)
+                        continue
+
+                code, message = _error_fields(response)
+                if status == 401 and authenticated and not reauthenticated:
+                    # The documented remedy: a fresh token, then the call once more.
+                    reauthenticated = True
+                    self.tokens.refresh(token)
+                    continue
+                if status == 429:
+                    pacer.penalize()
+                    if code == "GW.QUOTA_LIMIT":
+                        fail(RateLimitedError, "the app is throttled to one call per hour (quota penalty)", code, trace)
+                    retry_or(RateLimitedError, message or "rate limited", code, trace)
+                    continue
+                if status >= 500:
+                    retry_or(TransientError, message or "server error", code, trace)
+                    continue
+                if status == 404:
+                    fail(NotFoundError, message or "not found", code, trace)
+                if status == 401:
+                    fail(AuthenticationError, "a fresh token was refused too", code, trace)
+                fail(ClientRequestError, message or "request refused", code, trace)
+        finally:
+            self.stats.record_call(
+                CallRecord(api=api, method=method, path=path, status=status, latency_seconds=wire_seconds,
+                           attempts=attempts, pacer_wait_seconds=pacer_wait, product_no=product_no)
+            )
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+    """The `code` and `message` of an error body, if it has them."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    code = body.get("code")
+    message = body.get("message")
+    return (str(code) if code is not None else None, str(message) if message is not None else None)
+

@@ -1,0 +1,20 @@
+"""The DuckDB store: schema, set-based upserts, the refresh queue."""
+
+from . import refresh_queue
+from .catalog_store import CatalogStore, ListingDiff, SyncError
+from .resource import DEFAULT_DATABASE_PATH, DuckDBStore
+from .schema import migrate
+from .upsert import PRODUCT_COLUMNS, UpsertCounts, upsert_products
+
+__all__ = [
+    "DEFAULT_DATABASE_PATH",
+    "PRODUCT_COLUMNS",
+    "CatalogStore",
+    "DuckDBStore",
+    "ListingDiff",
+    "SyncError",
+    "UpsertCounts",
+    "migrate",
+    "refresh_queue",
+    "upsert_products",
+]

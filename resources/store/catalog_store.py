@@ -1,0 +1,266 @@
+"""The local copy of the catalog in one DuckDB file: listings, details, products, errors, packages.
+
+All writes from a sync go through here, set-based: a page of listings or a chunk of details is
+one Arrow table and a handful of statements in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from resources.commerce_api.models import ListedProduct, ProductDetail
+
+from .upsert import PAYLOAD_HASH_SQL, PRODUCT_COLUMNS, UpsertCounts, merge_products
+
+DELETED = "DELETE"
+
+_LISTING_SCHEMA = pa.schema(
+    [
+        ("origin_product_no", pa.int64()),
+        ("channel_product_no", pa.int64()),
+        ("seller_management_code", pa.string()),
+        ("name", pa.string()),
+        ("status_type", pa.string()),
+        ("display_status", pa.string()),
+        ("sale_price", pa.int64()),
+        ("discounted_price", pa.int64()),
+        ("stock_quantity", pa.int64()),
+        ("representative_image_url", pa.string()),
+        ("seller_tags", pa.list_(pa.string())),
+        ("category", pa.string()),
+        ("brand_name", pa.string()),
+        ("manufacturer_name", pa.string()),
+        ("reg_date", pa.string()),
+        ("modified_date", pa.string()),
+        ("channel_count", pa.int32()),
+    ]
+)
+
+_DETAIL_SCHEMA = pa.schema(
+    [
+        ("origin_product_no", pa.int64()),
+        ("name", pa.string()),
+        ("status_type", pa.string()),
+        ("sale_price", pa.int64()),
+        ("stock_quantity", pa.int64()),
+        ("detail_content", pa.string()),
+        ("image_urls", pa.list_(pa.string())),
+        ("seller_tags", pa.list_(pa.string())),
+        ("seller_management_code", pa.string()),
+        ("seller_barcode", pa.string()),
+        ("brand_name", pa.string()),
+        ("manufacturer_name", pa.string()),
+        ("model_name", pa.string()),
+        ("page_title", pa.string()),
+        ("meta_description", pa.string()),
+        ("channel_product_name", pa.string()),
+    ]
+)
+
+# How a product row is made from its listing and its detail: the list is fresher for status and
+# the Smart Store channel; the detail has the content.
+_PRODUCT_FROM_LIST_AND_DETAIL = {
+    "origin_product_no": "l.origin_product_no",
+    "channel_product_no": "l.channel_product_no",
+    "seller_management_code": "coalesce(d.seller_management_code, l.seller_management_code)",
+    "name": "coalesce(d.name, l.name)",
+    "status_type": "l.status_type",
+    "sale_price": "coalesce(d.sale_price, l.sale_price)",
+    "discounted_price": "l.discounted_price",
+    "stock_quantity": "coalesce(d.stock_quantity, l.stock_quantity)",
+    "representative_image_url": "coalesce(d.image_urls[1], l.representative_image_url)",
+    "modified_date": "l.modified_date",
+    "category": "l.category",
+    "brand_name": "coalesce(d.brand_name, l.brand_name)",
+    "manufacturer_name": "coalesce(d.manufacturer_name, l.manufacturer_name)",
+    "model_name": "d.model_name",
+    "seller_tags": "coalesce(nullif(d.seller_tags, []), l.seller_tags)",
+    "image_urls": "coalesce(d.image_urls, [l.representative_image_url])",
+    "detail_content": "d.detail_content",
+    "page_title": "d.page_title",
+    "meta_description": "d.meta_description",
+}
+assert tuple(_PRODUCT_FROM_LIST_AND_DETAIL) == PRODUCT_COLUMNS
+
+
+@dataclass(frozen=True)
+class ListingDiff:
+    """What a page of listings asks of the sync."""
+
+    needs_detail: tuple[int, ...]  # new, or modifiedDate differs from the stored detail's
+    deleted_changed: tuple[int, ...]  # newly DELETE: no detail to fetch, the listing says it all
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class SyncError:
+    origin_product_no: int | None
+    api: str
+    status: int | None
+    code: str | None
+    message: str
+
+
+class CatalogStore:
+    """Operations on one open DuckDB connection. Not thread-safe: one writer thread per store."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    # -- product_list -----------------------------------------------------------------------
+
+    def write_listing(self, products: Sequence[ListedProduct]) -> ListingDiff:
+        """Store a page of listings and say which products need a detail call."""
+        if not products:
+            return ListingDiff((), (), 0)
+        page = pa.Table.from_pylist(
+            [
+                {
+                    "origin_product_no": p.origin_product_no,
+                    "channel_product_no": p.channel_product_no,
+                    "seller_management_code": p.seller_management_code,
+                    "name": p.name,
+                    "status_type": p.status_type,
+                    "display_status": p.display_status,
+                    "sale_price": p.sale_price,
+                    "discounted_price": p.discounted_price,
+                    "stock_quantity": p.stock_quantity,
+                    "representative_image_url": p.representative_image_url,
+                    "seller_tags": list(p.seller_tags),
+                    "category": p.category,
+                    "brand_name": p.brand_name,
+                    "manufacturer_name": p.manufacturer_name,
+                    "reg_date": p.reg_date,
+                    "modified_date": p.modified_date,
+                    "channel_count": p.channel_count,
+                }
+                for p in products
+            ],
+            schema=_LISTING_SCHEMA,
+        )
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("listing_page", page)
+            con.execute(
+                """
+                INSERT OR REPLACE INTO product_list
+                SELECT * EXCLUDE (reg_date, modified_date, channel_count),
+                       reg_date::TIMESTAMPTZ, modified_date::TIMESTAMPTZ, channel_count, now()
+                FROM (SELECT * FROM listing_page QUALIFY row_number() OVER (PARTITION BY origin_product_no) = 1)
+                """
+            )
+            rows = con.execute(
+                f"""
+                SELECT l.origin_product_no, l.status_type = '{DELETED}' AS deleted
+                FROM listing_page l
+                LEFT JOIN product_details d USING (origin_product_no)
+                LEFT JOIN products p USING (origin_product_no)
+                WHERE (l.status_type <> '{DELETED}' AND d.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ)
+                   OR (l.status_type = '{DELETED}' AND p.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ)
+                ORDER BY l.origin_product_no
+                """  # noqa: S608
+            ).fetchall()
+            con.unregister("listing_page")
+            needs_detail = tuple(no for no, deleted in rows if not deleted)
+            deleted_changed = tuple(no for no, deleted in rows if deleted)
+            if deleted_changed:
+                self._merge_products_for(deleted_changed)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return ListingDiff(needs_detail, deleted_changed, len(products) - len(rows))
+
+    # -- product_details and products -------------------------------------------------------
+
+    def apply_details(self, details: Sequence[ProductDetail]) -> UpsertCounts:
+        """Store a chunk of fetched details and upsert their products, in one transaction."""
+        if not details:
+            return UpsertCounts()
+        chunk = pa.Table.from_pylist(
+            [
+                {
+                    "origin_product_no": d.origin_product_no,
+                    "name": d.name,
+                    "status_type": d.status_type,
+                    "sale_price": d.sale_price,
+                    "stock_quantity": d.stock_quantity,
+                    "detail_content": d.detail_content,
+                    "image_urls": list(d.image_urls),
+                    "seller_tags": list(d.seller_tags),
+                    "seller_management_code": d.seller_management_code,
+                    "seller_barcode": d.seller_barcode,
+                    "brand_name": d.brand_name,
+                    "manufacturer_name": d.manufacturer_name,
+                    "model_name": d.model_name,
+                    "page_title": d.page_title,
+                    "meta_description": d.meta_description,
+                    "channel_product_name": d.channel_product_name,
+                }
+                for d in details
+            ],
+            schema=_DETAIL_SCHEMA,
+        )
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("detail_chunk", chunk)
+            # The detail belongs to the modifiedDate the list showed when it was asked for.
+            con.execute(
+                """
+                INSERT OR REPLACE INTO product_details BY NAME
+                SELECT d.*, l.modified_date, now() AS fetched_at
+                FROM detail_chunk d JOIN product_list l USING (origin_product_no)
+                """
+            )
+            con.unregister("detail_chunk")
+            counts = self._merge_products_for([d.origin_product_no for d in details])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return counts
+
+    def _merge_products_for(self, origin_product_nos: Sequence[int]) -> UpsertCounts:
+        """Rebuild these products from listing + detail and merge them (inside a transaction)."""
+        started = time.perf_counter()
+        self.con.register("merge_keys", pa.table({"origin_product_no": pa.array(origin_product_nos, pa.int64())}))
+        select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE staged_products AS
+            SELECT *, {PAYLOAD_HASH_SQL} AS payload_hash, now() AS synced_at
+            FROM (
+                SELECT {select}
+                FROM product_list l
+                JOIN (SELECT DISTINCT origin_product_no FROM merge_keys) k USING (origin_product_no)
+                LEFT JOIN product_details d USING (origin_product_no)
+            )
+            """  # noqa: S608
+        )
+        self.con.unregister("merge_keys")
+        counts = merge_products(self.con, "staged_products")
+        return UpsertCounts(counts.inserted, counts.updated, counts.unchanged, time.perf_counter() - started)
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def record_errors(self, run_id: str | None, errors: Sequence[SyncError]) -> None:
+        if not errors:
+            return
+        self.con.executemany(
+            "INSERT INTO sync_errors VALUES (?, ?, ?, ?, ?, ?, now())",
+            [[run_id, e.origin_product_no, e.api, e.status, e.code, e.message] for e in errors],
+        )
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def count(self, table: str) -> int:
+        if table not in {"product_list", "product_details", "products", "refresh_queue", "packages", "sync_errors"}:
+            raise ValueError(f"unknown table {table!r}")
+        return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608

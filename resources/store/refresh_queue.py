@@ -1,0 +1,117 @@
+"""The refresh queue: products whose current version has no content package yet.
+
+One row per product. A product is (re)enqueued when its payload hash differs from the hash its
+queue row was made for, so enqueueing is idempotent and a re-run enqueues nothing new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+PENDING, IN_PROGRESS, DONE, FAILED = "pending", "in_progress", "done", "failed"
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    origin_product_no: int
+    payload_hash: str
+    reason: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class EnqueueCounts:
+    new: int
+    changed: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.changed
+
+
+def enqueue_changed_products(con: duckdb.DuckDBPyConnection) -> EnqueueCounts:
+    """Enqueue every live product whose current version is not what its queue row asks for."""
+    rows = con.execute(
+        f"""
+        MERGE INTO refresh_queue AS q
+        USING (
+            SELECT p.origin_product_no, p.payload_hash
+            FROM products p LEFT JOIN refresh_queue r USING (origin_product_no)
+            WHERE p.status_type <> 'DELETE' AND r.payload_hash IS DISTINCT FROM p.payload_hash
+        ) AS s
+        ON q.origin_product_no = s.origin_product_no
+        WHEN MATCHED THEN UPDATE SET payload_hash = s.payload_hash, reason = 'changed', status = '{PENDING}',
+            attempts = 0, last_error = NULL, enqueued_at = now(), updated_at = now()
+        WHEN NOT MATCHED THEN INSERT (origin_product_no, payload_hash, reason, status, attempts, enqueued_at, updated_at)
+            VALUES (s.origin_product_no, s.payload_hash, 'new', '{PENDING}', 0, now(), now())
+        RETURNING merge_action
+        """  # noqa: S608
+    ).fetchall()
+    new = sum(1 for (action,) in rows if action == "INSERT")
+    return EnqueueCounts(new=new, changed=len(rows) - new)
+
+
+def claim(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    limit: int | None = None,
+    max_attempts: int = 3,
+    lease_seconds: float = 1800.0,
+) -> list[QueueItem]:
+    """Mark up to `limit` items in progress and return them: pending ones, failed ones with
+    attempts left, and in-progress ones whose lease ran out (their run died)."""
+    limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    rows = con.execute(
+        f"""
+        UPDATE refresh_queue SET status = '{IN_PROGRESS}', attempts = attempts + 1, updated_at = now()
+        WHERE origin_product_no IN (
+            SELECT origin_product_no FROM refresh_queue
+            WHERE status = '{PENDING}'
+               OR (status = '{FAILED}' AND attempts < ?)
+               OR (status = '{IN_PROGRESS}' AND updated_at < now() - to_seconds(?))
+            ORDER BY enqueued_at, origin_product_no
+            {limit_sql}
+        )
+        RETURNING origin_product_no, payload_hash, reason, attempts
+        """,  # noqa: S608
+        [max_attempts, lease_seconds],
+    ).fetchall()
+    return sorted((QueueItem(*row) for row in rows), key=lambda item: item.origin_product_no)
+
+
+def finish(
+    con: duckdb.DuckDBPyConnection,
+    done: Sequence[QueueItem],
+    failed: Sequence[tuple[QueueItem, str]],
+) -> None:
+    """Close claimed items. An item re-enqueued meanwhile (new hash) stays pending."""
+    outcome = pa.table(
+        {
+            "origin_product_no": pa.array(
+                [i.origin_product_no for i in done] + [i.origin_product_no for i, _ in failed], pa.int64()
+            ),
+            "payload_hash": [i.payload_hash for i in done] + [i.payload_hash for i, _ in failed],
+            "status": [DONE] * len(done) + [FAILED] * len(failed),
+            "last_error": [None] * len(done) + [error[:2000] for _, error in failed],
+        }
+    )
+    if outcome.num_rows == 0:
+        return
+    con.register("queue_outcome", outcome)
+    con.execute(
+        f"""
+        UPDATE refresh_queue AS q SET status = o.status, last_error = o.last_error, updated_at = now()
+        FROM queue_outcome o
+        WHERE q.origin_product_no = o.origin_product_no AND q.payload_hash = o.payload_hash
+          AND q.status = '{IN_PROGRESS}'
+        """  # noqa: S608
+    )
+    con.unregister("queue_outcome")
+
+
+def status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    return dict(con.execute("SELECT status, count(*) FROM refresh_queue GROUP BY status").fetchall())

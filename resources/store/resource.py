@@ -1,0 +1,34 @@
+"""The DuckDB store as a Dagster resource: one database file, schema ensured on open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from .catalog_store import CatalogStore
+from .schema import migrate
+
+DEFAULT_DATABASE_PATH = "data/content_ops.duckdb"
+
+
+class DuckDBStore(dg.ConfigurableResource):
+    """The local copy of the catalog. Path from `CONTENT_DB_PATH`."""
+
+    database_path: str = DEFAULT_DATABASE_PATH
+
+    @contextmanager
+    def connect(self) -> Iterator[CatalogStore]:
+        path = Path(self.database_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        try:
+            # KST calendar days are what the API's date filters mean.
+            con.execute("SET TimeZone = 'Asia/Seoul'")
+            migrate(con)
+            yield CatalogStore(con)
+        finally:
+            con.close()

@@ -1,0 +1,128 @@
+"""The DuckDB schema, created and migrated idempotently (each migration runs once, in order)."""
+
+from __future__ import annotations
+
+import duckdb
+
+# Append only: a migration, once released, never changes.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE product_list (
+            origin_product_no BIGINT PRIMARY KEY,
+            channel_product_no BIGINT,
+            seller_management_code VARCHAR,
+            name VARCHAR NOT NULL,
+            status_type VARCHAR NOT NULL,
+            display_status VARCHAR,
+            sale_price BIGINT,
+            discounted_price BIGINT,
+            stock_quantity BIGINT,
+            representative_image_url VARCHAR,
+            seller_tags VARCHAR[],
+            category VARCHAR,
+            brand_name VARCHAR,
+            manufacturer_name VARCHAR,
+            reg_date TIMESTAMPTZ,
+            modified_date TIMESTAMPTZ NOT NULL,
+            channel_count INTEGER,
+            listed_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE product_details (
+            origin_product_no BIGINT PRIMARY KEY,
+            modified_date TIMESTAMPTZ NOT NULL,  -- the list's modifiedDate this detail belongs to
+            name VARCHAR NOT NULL,
+            status_type VARCHAR,
+            sale_price BIGINT,
+            stock_quantity BIGINT,
+            detail_content VARCHAR,
+            image_urls VARCHAR[],
+            seller_tags VARCHAR[],
+            seller_management_code VARCHAR,
+            seller_barcode VARCHAR,
+            brand_name VARCHAR,
+            manufacturer_name VARCHAR,
+            model_name VARCHAR,
+            page_title VARCHAR,
+            meta_description VARCHAR,
+            channel_product_name VARCHAR,
+            fetched_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE products (
+            origin_product_no BIGINT PRIMARY KEY,
+            channel_product_no BIGINT,
+            seller_management_code VARCHAR,
+            name VARCHAR NOT NULL,
+            status_type VARCHAR NOT NULL,
+            sale_price BIGINT,
+            discounted_price BIGINT,
+            stock_quantity BIGINT,
+            representative_image_url VARCHAR,
+            modified_date TIMESTAMPTZ NOT NULL,
+            category VARCHAR,
+            brand_name VARCHAR,
+            manufacturer_name VARCHAR,
+            model_name VARCHAR,
+            seller_tags VARCHAR[],
+            image_urls VARCHAR[],
+            detail_content VARCHAR,
+            page_title VARCHAR,
+            meta_description VARCHAR,
+            payload_hash VARCHAR NOT NULL,
+            first_seen_at TIMESTAMPTZ NOT NULL,
+            synced_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE refresh_queue (
+            origin_product_no BIGINT PRIMARY KEY,
+            payload_hash VARCHAR NOT NULL,  -- the product version this item asks content for
+            reason VARCHAR NOT NULL,        -- new | changed
+            status VARCHAR NOT NULL CHECK (status IN ('pending', 'in_progress', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error VARCHAR,
+            enqueued_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE packages (
+            origin_product_no BIGINT NOT NULL,
+            variant VARCHAR NOT NULL,
+            path VARCHAR NOT NULL,
+            content_hash VARCHAR NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            built_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (origin_product_no, variant)
+        );
+        CREATE TABLE sync_errors (
+            run_id VARCHAR,
+            origin_product_no BIGINT,
+            api VARCHAR NOT NULL,
+            status INTEGER,
+            code VARCHAR,
+            message VARCHAR NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration not yet applied; return the versions applied now."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    done: list[int] = []
+    for version, ddl in MIGRATIONS:
+        if version in applied:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(ddl)
+            con.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        done.append(version)
+    return done
