@@ -1,0 +1,43 @@
+# content-ops: `make run` syncs against the bundled emulator, `make test` runs the tests.
+# Both create the virtual environment and install the project on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export DAGSTER_HOME
+
+# `make run` settings (the emulator's; ignored when NAVER_COMMERCE_BASE_URL is set).
+PRODUCTS ?= 1000
+RATE ?= 20
+SEED ?= 42
+
+.PHONY: install run test ui emulator clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	ln -sf $(CURDIR)/dagster.yaml $@
+
+install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
+
+run: install
+	$(BIN)/python scripts/run.py --products $(PRODUCTS) --rate $(RATE) --seed $(SEED)
+
+test: install
+	$(BIN)/python -m pytest
+
+ui: install
+	$(BIN)/dagster dev -w workspace.yaml
+
+emulator: install
+	$(BIN)/python -m commerce_emulator --products $(PRODUCTS) --rate $(RATE) --seed $(SEED) --port 8787
+
+clean:
+	rm -rf data .dagster_home .pytest_cache

@@ -1,0 +1,258 @@
+"""The catalog sync: list every page, fetch details only for new or changed products, upsert.
+
+Listing and detail calls use separate rate-limit buckets, so they overlap: a lister thread pages
+through the search while detail workers fetch the products of pages already seen. Only the
+calling thread touches DuckDB. Details are written in chunks as they arrive, so a sync that dies
+midway keeps what it fetched, and the next one resumes without fetching it again.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date
+
+from resources.commerce_api import (
+    AuthenticationError,
+    CommerceApiClient,
+    CommerceApiError,
+    ProductDetail,
+    RateLimitedError,
+    SearchPage,
+    percentile,
+)
+from resources.store import CatalogStore, SyncError, UpsertCounts
+
+ALL_STATUS_TYPES = (
+    "WAIT", "SALE", "OUTOFSTOCK", "UNADMISSION", "REJECTION", "SUSPENSION", "CLOSE", "PROHIBITION", "DELETE",
+)
+# Until measured, assume a detail call takes this long (seconds) when sizing concurrency.
+INITIAL_LATENCY_GUESS = 0.25
+
+
+class SyncAborted(RuntimeError):
+    """The sync cannot go on (listing failed, credentials refused). What it fetched is kept."""
+
+
+@dataclass
+class SyncReport:
+    pages: int = 0
+    listed: int = 0
+    needs_detail: int = 0
+    unchanged_skipped: int = 0
+    deleted_changed: int = 0
+    details_fetched: int = 0
+    errors: list[SyncError] = field(default_factory=list)
+    upsert: UpsertCounts = field(default_factory=UpsertCounts)
+    list_fetch_seconds: float = 0.0
+    detail_seconds: list[float] = field(default_factory=list)
+    db_seconds: float = 0.0
+    total_seconds: float = 0.0
+    peak_concurrency: int = 0
+
+    @property
+    def detail_errors(self) -> int:
+        return sum(1 for e in self.errors if e.api == "detail")
+
+    @property
+    def error_ratio(self) -> float:
+        attempted = self.needs_detail + self.listed_bad_entries
+        return (len(self.errors) / attempted) if attempted else 0.0
+
+    @property
+    def listed_bad_entries(self) -> int:
+        return sum(1 for e in self.errors if e.api == "search")
+
+    @property
+    def changed_sku_ratio(self) -> float:
+        return (self.needs_detail + self.deleted_changed) / self.listed if self.listed else 0.0
+
+    def detail_percentile_ms(self, q: float) -> float | None:
+        value = percentile(self.detail_seconds, q)
+        return None if value is None else value * 1000
+
+
+@dataclass(frozen=True)
+class _DetailOutcome:
+    origin_product_no: int
+    detail: ProductDetail | None
+    error: CommerceApiError | None
+    wire_seconds: float
+
+
+def detail_concurrency(rate_per_second: float, latency_seconds: float, ceiling: int) -> int:
+    """Workers enough to keep the detail bucket busy: rate x latency in flight, plus slack."""
+    needed = math.ceil(rate_per_second * latency_seconds * 1.5) + 1
+    return max(1, min(ceiling, needed))
+
+
+def _is_fatal(error: CommerceApiError) -> bool:
+    """Errors that would hit every product alike: stop instead of failing 1,000 calls."""
+    if isinstance(error, AuthenticationError):
+        return True
+    if isinstance(error, RateLimitedError) and error.code == "GW.QUOTA_LIMIT":
+        return True
+    return error.status == 403
+
+
+def run_sync(
+    client: CommerceApiClient,
+    store: CatalogStore,
+    *,
+    page_size: int = 500,
+    status_types: Sequence[str] = ALL_STATUS_TYPES,
+    modified_from: date | None = None,
+    modified_to: date | None = None,
+    max_concurrency: int = 32,
+    flush_rows: int = 200,
+    flush_seconds: float = 2.0,
+    run_id: str | None = None,
+    log: Callable[[str], None] = lambda message: None,
+    progress_every_seconds: float = 10.0,
+) -> SyncReport:
+    report = SyncReport()
+    started = time.perf_counter()
+    pages: queue.Queue[SearchPage | BaseException | None] = queue.Queue(maxsize=8)
+    stop_listing = threading.Event()
+
+    def list_pages() -> None:
+        try:
+            for page in client.iter_search_pages(
+                size=page_size, status_types=status_types, order_type="NO",
+                modified_from=modified_from, modified_to=modified_to,
+            ):
+                while not stop_listing.is_set():
+                    try:
+                        pages.put(page, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop_listing.is_set():
+                    return
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            pages.put(exc)
+        finally:
+            report.list_fetch_seconds = time.perf_counter() - started
+            pages.put(None)
+
+    lister = threading.Thread(target=list_pages, name="product-list", daemon=True)
+    backlog: deque[int] = deque()
+    in_flight: set[Future[_DetailOutcome]] = set()
+    fetched: list[ProductDetail] = []
+    last_flush = last_progress = time.perf_counter()
+    latency_estimate = INITIAL_LATENCY_GUESS
+    listing_done = False
+    fatal: BaseException | None = None
+
+    def fetch_detail(origin_product_no: int) -> _DetailOutcome:
+        started_call = time.perf_counter()
+        try:
+            detail = client.get_origin_product(origin_product_no)
+            return _DetailOutcome(origin_product_no, detail, None, time.perf_counter() - started_call)
+        except CommerceApiError as exc:
+            return _DetailOutcome(origin_product_no, None, exc, time.perf_counter() - started_call)
+
+    def flush() -> None:
+        nonlocal last_flush
+        if fetched:
+            db_started = time.perf_counter()
+            report.upsert += store.apply_details(fetched)
+            report.db_seconds += time.perf_counter() - db_started
+            fetched.clear()
+        last_flush = time.perf_counter()
+
+    def take_page(page: SearchPage) -> None:
+        report.pages += 1
+        report.listed += len(page.products)
+        for number, message in page.bad_entries:
+            report.errors.append(SyncError(number, "search", None, "MALFORMED_ENTRY", message))
+        db_started = time.perf_counter()
+        diff = store.write_listing(page.products)
+        report.db_seconds += time.perf_counter() - db_started
+        report.needs_detail += len(diff.needs_detail)
+        report.unchanged_skipped += diff.unchanged
+        report.deleted_changed += len(diff.deleted_changed)
+        backlog.extend(diff.needs_detail)
+
+    lister.start()
+    with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="product-detail") as pool:
+        try:
+            while True:
+                # Pages first: they feed the backlog and cost nothing to take.
+                while True:
+                    try:
+                        item = pages.get_nowait() if (in_flight or backlog) else pages.get(timeout=0.2)
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        listing_done = True
+                    elif isinstance(item, BaseException):
+                        raise SyncAborted(f"listing products failed: {item}") from item
+                    else:
+                        take_page(item)
+                    if in_flight or backlog:
+                        break
+
+                limit = detail_concurrency(client.pacers["detail"].rate, latency_estimate, max_concurrency)
+                while backlog and len(in_flight) < limit:
+                    in_flight.add(pool.submit(fetch_detail, backlog.popleft()))
+                report.peak_concurrency = max(report.peak_concurrency, len(in_flight))
+
+                if in_flight:
+                    done, _ = wait(in_flight, timeout=0.2, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        in_flight.discard(future)
+                        outcome = future.result()
+                        report.detail_seconds.append(outcome.wire_seconds)
+                        latency_estimate = 0.8 * latency_estimate + 0.2 * outcome.wire_seconds
+                        if outcome.detail is not None:
+                            report.details_fetched += 1
+                            fetched.append(outcome.detail)
+                        else:
+                            error = outcome.error
+                            assert error is not None
+                            if _is_fatal(error):
+                                raise SyncAborted(f"detail fetch cannot go on: {error}") from error
+                            report.errors.append(
+                                SyncError(outcome.origin_product_no, "detail", error.status, error.code, str(error))
+                            )
+                elif listing_done and not backlog:
+                    break
+
+                now = time.perf_counter()
+                if len(fetched) >= flush_rows or (fetched and now - last_flush >= flush_seconds):
+                    flush()
+                if now - last_progress >= progress_every_seconds:
+                    last_progress = now
+                    done_count = report.details_fetched + report.detail_errors
+                    log(
+                        f"sync: {report.listed} listed in {report.pages} page(s){'' if listing_done else ' so far'}, "
+                        f"details {done_count}/{report.needs_detail} ({len(in_flight)} in flight, "
+                        f"{report.detail_errors} error(s)), {now - started:.0f}s elapsed"
+                    )
+        except BaseException as exc:
+            fatal = exc
+            stop_listing.set()
+            for future in in_flight:
+                future.cancel()
+            raise
+        finally:
+            # Keep every detail already fetched, even when aborting: the next sync resumes.
+            try:
+                if fatal is not None and in_flight:
+                    finished, _ = wait(in_flight, timeout=30)
+                    for future in finished:
+                        if not future.cancelled() and future.result().detail is not None:
+                            fetched.append(future.result().detail)  # type: ignore[arg-type]
+                flush()
+            finally:
+                store.record_errors(run_id, report.errors)
+                report.total_seconds = time.perf_counter() - started
+    lister.join(timeout=5)
+    return report

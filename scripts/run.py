@@ -1,0 +1,165 @@
+"""`make run`: materialize the whole graph once and print a summary.
+
+Without NAVER_COMMERCE_BASE_URL it starts the bundled emulator and syncs that; with it, it syncs
+the API at that URL using NAVER_COMMERCE_CLIENT_ID / NAVER_COMMERCE_CLIENT_SECRET and starts
+nothing. Runs are recorded in the Dagster instance at DAGSTER_HOME, so they show in the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=1000, help="emulator catalog size (default 1000)")
+    parser.add_argument("--rate", type=float, default=20.0, help="emulator requests/s per API (default 20)")
+    parser.add_argument("--seed", type=int, default=42, help="emulator catalog seed (default 42)")
+    return parser.parse_args()
+
+
+@contextmanager
+def emulator(products: int, rate: float, seed: int) -> Iterator[str]:
+    """Start the emulator in its own process; yield its base URL."""
+    with tempfile.TemporaryDirectory() as scratch:
+        ready = Path(scratch) / "ready"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "commerce_emulator", "--products", str(products), "--rate", str(rate),
+             "--seed", str(seed), "--port", "0", "--ready-file", str(ready)],
+            cwd=ROOT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not (ready.exists() and ready.read_text().strip()):
+                if process.poll() is not None:
+                    raise SystemExit(f"the emulator exited with code {process.returncode} before it was ready")
+                if time.monotonic() > deadline:
+                    raise SystemExit("the emulator did not become ready within 60 s")
+                time.sleep(0.05)
+            yield ready.read_text().strip()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def materialize() -> dict[str, dict[str, object]]:
+    """Run the content_ops job on the instance at DAGSTER_HOME; return each asset's metadata."""
+    import dagster as dg
+
+    from content_assets.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        result = defs.get_job_def("content_ops").execute_in_process(instance=instance, raise_on_error=False)
+        metadata: dict[str, dict[str, object]] = {}
+        for event in result.get_asset_materialization_events():
+            materialization = event.asset_materialization
+            assert materialization is not None
+            metadata[materialization.asset_key.to_user_string()] = {
+                key: value.value for key, value in materialization.metadata.items()
+            }
+        if not result.success:
+            failure = next((e for e in result.all_events if e.is_step_failure), None)
+            reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the UI"
+            raise SystemExit(f"content-ops run {result.run_id} failed: {reason}")
+        return metadata
+
+
+def _seconds(value: object) -> str:
+    return "-" if value is None else f"{float(value):.2f}s"  # type: ignore[arg-type]
+
+
+def _ms(value: object) -> str:
+    return "-" if value is None else f"{float(value):.0f}ms"  # type: ignore[arg-type]
+
+
+def print_summary(metadata: dict[str, dict[str, object]], source: str, rate: float | None, wall: float) -> None:
+    listed = metadata.get("product_list", {})
+    details = metadata.get("product_details", {})
+    products = metadata.get("products", {})
+    queue = metadata.get("refresh_queue", {})
+    packages = metadata.get("content_packages", {})
+    requests = details.get("api_requests_total") or {}
+    total_requests = sum(sum(by_status.values()) for by_status in requests.values())  # type: ignore[union-attr]
+    print()
+    print(f"content-ops: synced {source}")
+    print(
+        f"  products synced   {products.get('dagster/row_count')} in the table "
+        f"({products.get('rows_inserted')} inserted, {products.get('rows_updated')} updated, "
+        f"{products.get('rows_unchanged')} unchanged); {listed.get('products_listed')} listed, "
+        f"{details.get('details_fetched')} details fetched, {details.get('detail_errors')} error(s)"
+    )
+    print(
+        f"  packages built    {packages.get('packages_built')} ({packages.get('packages_unchanged')} unchanged, "
+        f"{packages.get('packages_failed')} failed) from {queue.get('refresh_queue_enqueue_total')} enqueued"
+    )
+    print(
+        f"  timings           token {_seconds(listed.get('token_fetch_seconds'))}, list {_seconds(listed.get('list_fetch_seconds'))}, "
+        f"detail p50/p95/p99 {_ms(details.get('detail_fetch_p50_ms'))}/{_ms(details.get('detail_fetch_p95_ms'))}/"
+        f"{_ms(details.get('detail_fetch_p99_ms'))}, db upsert {_seconds(products.get('db_upsert_seconds'))}, "
+        f"sync {_seconds(products.get('sync_total_seconds'))}"
+    )
+    print(
+        f"                    package build p50/p95 {_seconds(packages.get('package_build_p50_seconds'))}/"
+        f"{_seconds(packages.get('package_build_p95_seconds'))}, packages {_seconds(packages.get('total_seconds'))}, "
+        f"whole run {wall:.1f}s"
+    )
+    line = f"  API               {total_requests} requests, {details.get('api_429_total')} x 429, {details.get('retry_total')} retries"
+    if rate:
+        detail_calls = int(details.get("detail_calls") or 0)  # type: ignore[arg-type]
+        floor = max(0.0, detail_calls - 2 * rate) / rate
+        line += f"; rate-limit floor for {detail_calls} detail calls at {rate:g} req/s: {floor:.1f}s"
+    print(line)
+    print(f"  packages in       {packages.get('packages_dir')}")
+
+
+def main() -> None:
+    args = parse_args()
+    os.chdir(ROOT)
+    os.environ.setdefault("DAGSTER_HOME", str(ROOT / ".dagster_home"))
+    os.environ.setdefault("CONTENT_DB_PATH", str(ROOT / "data" / "content_ops.duckdb"))
+    os.environ.setdefault("PACKAGES_DIR", str(ROOT / "data" / "packages"))
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+
+    started = time.perf_counter()
+    if os.environ.get("NAVER_COMMERCE_BASE_URL"):
+        for name in ("NAVER_COMMERCE_CLIENT_ID", "NAVER_COMMERCE_CLIENT_SECRET"):
+            if not os.environ.get(name):
+                raise SystemExit(f"NAVER_COMMERCE_BASE_URL is set, so {name} must be set too")
+        metadata = materialize()
+        print_summary(metadata, os.environ["NAVER_COMMERCE_BASE_URL"], None, time.perf_counter() - started)
+        return
+
+    from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+    os.environ.setdefault("NAVER_COMMERCE_CLIENT_ID", DEFAULT_CLIENT_ID)
+    os.environ.setdefault("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    with emulator(args.products, args.rate, args.seed) as base_url:
+        os.environ["NAVER_COMMERCE_BASE_URL"] = base_url
+        try:
+            metadata = materialize()
+        finally:
+            del os.environ["NAVER_COMMERCE_BASE_URL"]
+    source = f"the bundled emulator ({args.products} products, {args.rate:g} req/s per API)"
+    print_summary(metadata, source, args.rate, time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+import threading
+
+from resources.commerce_api.rate_limit import AdvertisedLimit, Pacer
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.lock = threading.Lock()
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        with self.lock:
+            self.now += seconds
+
+
+def test_pacer_spends_the_burst_then_spaces_calls_at_the_safe_rate():
+    clock = FakeClock()
+    pacer = Pacer("detail", rate=2.0, safety=1.0, clock=clock, sleep=clock.sleep)
+    waits = [pacer.acquire() for _ in range(7)]
+    # burst 4, one kept in hand -> 3 immediate, then one every 0.5 s
+    assert waits[:3] == [0, 0, 0]
+    assert all(abs(w - 0.5) < 1e-9 for w in waits[3:])
+
+
+def test_pacer_follows_an_advertised_rate_change():
+    clock = FakeClock()
+    pacer = Pacer("detail", rate=2.0, safety=0.9, clock=clock, sleep=clock.sleep)
+    pacer.observe(AdvertisedLimit(replenish_rate=10.0, burst_capacity=20.0, remaining=19.0))
+    assert abs(pacer.rate - 9.0) < 1e-9
+    assert pacer.capacity == 19.0
+    pacer.observe(AdvertisedLimit(replenish_rate=1.0, burst_capacity=2.0, remaining=0.0))
+    assert abs(pacer.rate - 0.9) < 1e-9
+    # nothing left on the server: the next call waits a full token at the new rate
+    assert abs(pacer.acquire() - 1 / 0.9) < 1e-6
+
+
+def test_penalize_empties_the_bucket():
+    clock = FakeClock()
+    pacer = Pacer("search", rate=5.0, safety=1.0, clock=clock, sleep=clock.sleep)
+    pacer.penalize()
+    assert pacer.acquire() > 0
+
+
+def test_advertised_limit_parses_gateway_headers_and_ignores_missing_ones():
+    limit = AdvertisedLimit.from_headers(
+        {"GNCP-GW-RateLimit-Replenish-Rate": "2", "GNCP-GW-RateLimit-Burst-Capacity": "4",
+         "GNCP-GW-RateLimit-Remaining": "3"}
+    )
+    assert limit == AdvertisedLimit(2.0, 4.0, 3.0)
+    assert AdvertisedLimit.from_headers({}) is None
+    assert AdvertisedLimit.from_headers({"GNCP-GW-RateLimit-Replenish-Rate": "zero"}) is None
