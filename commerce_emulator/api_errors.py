@@ -62,8 +62,9 @@ def forbidden(message: str, *invalid_inputs: InvalidInput) -> ApiError:
     return ApiError(403, "FORBIDDEN", message, list(invalid_inputs))
 
 
-def product_not_found(origin_product_no: int | str) -> ApiError:
-    return ApiError(404, "NOT_FOUND", f"상품이 존재하지 않습니다. (originProductNo={origin_product_no})")
+def product_not_found(origin_product_no: int | str | None = None) -> ApiError:
+    suffix = "" if origin_product_no is None else f" (originProductNo={origin_product_no})"
+    return ApiError(404, "NOT_FOUND", f"상품이 존재하지 않습니다.{suffix}")
 
 
 def authentication_failed() -> ApiError:

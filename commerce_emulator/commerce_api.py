@@ -52,31 +52,58 @@ class CommerceApi:
 
     def issue_token(self, fields: Mapping[str, str]) -> ApiResponse:
         """`POST /v1/oauth2/token` with already-decoded form fields."""
-        missing = [InvalidInput(name, "NotBlank", f"{name}은(는) 필수 입력 항목입니다.") for name in _REQUIRED_TOKEN_FIELDS if not fields.get(name)]
+        missing = [
+            InvalidInput(name, "NotBlank", f"{name}은(는) 필수 입력 항목입니다.")
+            for name in _REQUIRED_TOKEN_FIELDS
+            if not fields.get(name)
+        ]
         if missing:
             raise bad_request("필수 입력 항목이 누락되었습니다.", *missing)
         if fields["grant_type"] != "client_credentials":
-            raise bad_request("grant_type은 client_credentials여야 합니다.", InvalidInput("grant_type", "Pattern", "client_credentials만 사용할 수 있습니다."))
+            raise bad_request(
+                "grant_type은 client_credentials여야 합니다.",
+                InvalidInput("grant_type", "Pattern", "client_credentials만 사용할 수 있습니다."),
+            )
         if fields["type"] != "SELF":
             # SELLER (agency apps acting for a seller) needs account_id and is outside this project.
-            raise bad_request("type은 SELF여야 합니다.", InvalidInput("type", "Pattern", "emulator supports type=SELF only"))
+            raise bad_request(
+                "type은 SELF여야 합니다.", InvalidInput("type", "Pattern", "emulator supports type=SELF only")
+            )
         timestamp = fields["timestamp"]
         if not _TIMESTAMP_PATTERN.fullmatch(timestamp):
-            raise bad_request("timestamp 형식이 올바르지 않습니다.", InvalidInput("timestamp", "Pattern", "밀리초 단위 Unix 시간(13자리)이어야 합니다."))
+            raise bad_request(
+                "timestamp 형식이 올바르지 않습니다.",
+                InvalidInput("timestamp", "Pattern", "밀리초 단위 Unix 시간(13자리)이어야 합니다."),
+            )
         age_ms = now_ms() - int(timestamp)
         if age_ms < -TIMESTAMP_FUTURE_SKEW_MS:
-            raise bad_request("timestamp가 서버 시간보다 미래입니다.", InvalidInput("timestamp", "Range", f"timestamp is {-age_ms} ms in the future"))
+            raise bad_request(
+                "timestamp가 서버 시간보다 미래입니다.",
+                InvalidInput("timestamp", "Range", f"timestamp is {-age_ms} ms in the future"),
+            )
         if age_ms > TIMESTAMP_MAX_AGE_MS:
-            raise bad_request("timestamp가 만료되었습니다.", InvalidInput("timestamp", "Range", f"timestamp is {age_ms} ms old; at most 5 minutes allowed"))
+            raise bad_request(
+                "timestamp가 만료되었습니다.",
+                InvalidInput("timestamp", "Range", f"timestamp is {age_ms} ms old; at most 5 minutes allowed"),
+            )
         client_id = fields["client_id"]
         if client_id != self._client_id:
-            raise forbidden("등록되지 않은 애플리케이션입니다.", InvalidInput("client_id", "Invalid", "unknown client_id"))
+            raise forbidden(
+                "등록되지 않은 애플리케이션입니다.", InvalidInput("client_id", "Invalid", "unknown client_id")
+            )
         if not is_valid_sign(client_id, timestamp, self._client_secret, fields["client_secret_sign"]):
-            raise bad_request("전자서명이 유효하지 않습니다.", InvalidInput("client_secret_sign", "Invalid", "client_secret_sign does not match client_id and timestamp"))
+            raise bad_request(
+                "전자서명이 유효하지 않습니다.",
+                InvalidInput(
+                    "client_secret_sign", "Invalid", "client_secret_sign does not match client_id and timestamp"
+                ),
+            )
         grant = self._tokens.grant(client_id)
         if grant.newly_issued:
             self._stats.record_token_issued()
-        return ApiResponse(200, {"access_token": grant.token.value, "expires_in": grant.expires_in, "token_type": "Bearer"})
+        return ApiResponse(
+            200, {"access_token": grant.token.value, "expires_in": grant.expires_in, "token_type": "Bearer"}
+        )
 
     def search_products(self, raw_body: bytes) -> ApiResponse:
         """`POST /v1/products/search`."""
@@ -89,7 +116,11 @@ class CommerceApi:
 
     def product_detail(self, raw_origin_product_no: str) -> ApiResponse:
         """`GET /v2/products/origin-products/{originProductNo}`; deleted products are not found."""
-        product = self._catalog.get(int(raw_origin_product_no)) if raw_origin_product_no.isdigit() else None
+        product = (
+            self._catalog.get(int(raw_origin_product_no))
+            if raw_origin_product_no.isascii() and raw_origin_product_no.isdigit()
+            else None
+        )
         if product is None or product.is_deleted:
             raise product_not_found(raw_origin_product_no)
         return ApiResponse(200, detail_response(product, self._catalog.seed, self._root_url))

@@ -40,7 +40,12 @@ class FaultProbabilities:
     def draw(self, rng: random.Random) -> str | None:
         """One fault kind or None, from a single uniform draw."""
         point = rng.random()
-        for kind, probability in (("500", self.http_500), ("reset", self.reset), ("slow", self.slow), ("malformed", self.malformed)):
+        for kind, probability in (
+            ("500", self.http_500),
+            ("reset", self.reset),
+            ("slow", self.slow),
+            ("malformed", self.malformed),
+        ):
             if point < probability:
                 return kind
             point -= probability

@@ -64,6 +64,7 @@ def _channel_product(product: Product, channel: ChannelListing, root_url: str) -
 def detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
     """`GET /v2/products/origin-products/{no}`; like the real one it has no modifiedDate."""
     number = product.origin_product_no
+    category_words = product.category.whole_name.replace(">", " ")
     return {
         "originProduct": {
             "statusType": product.status_type,
@@ -87,7 +88,7 @@ def detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
                 },
                 "seoInfo": {
                     "pageTitle": f"{product.name} - {product.brand_name}",
-                    "metaDescription": f"{product.brand_name} {product.name}. {product.category.whole_name.replace('>', ' ')}",
+                    "metaDescription": f"{product.brand_name} {product.name}. {category_words}",
                     "sellerTags": [{"code": tag.code, "text": tag.text} for tag in product.seller_tags],
                 },
             },
@@ -114,7 +115,9 @@ def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
         f"<p>{rng.choice(INTRO_SENTENCES)}</p>",
     ]
     for image_number in range(1, product.image_count + 1):
-        parts.append(f'<p><img src="{image_url(root_url, number, image_number)}" alt="{name} 이미지 {image_number}"></p>')
+        parts.append(
+            f'<p><img src="{image_url(root_url, number, image_number)}" alt="{name} 이미지 {image_number}"></p>'
+        )
         if rng.random() < 0.5:
             parts.append(f"<p>{rng.choice(BODY_SENTENCES)}</p>")
     specs = (

@@ -46,7 +46,10 @@ class QueryStringPenalty:
             if now >= penalty.until:
                 del self._penalties[client_id]
                 return True
-            if penalty.last_allowed_call is not None and now - penalty.last_allowed_call < ALLOWED_CALL_INTERVAL_SECONDS:
+            if (
+                penalty.last_allowed_call is not None
+                and now - penalty.last_allowed_call < ALLOWED_CALL_INTERVAL_SECONDS
+            ):
                 return False
             penalty.last_allowed_call = now
             return True

@@ -70,7 +70,13 @@ class SearchRequest:
         status_types = _status_types(body, problems)
         order_type = body.get("orderType") or "NO"
         if order_type not in ORDERS:
-            problems.append(InvalidInput("orderType", "Pattern", f"지원하지 않는 정렬 기준입니다: {order_type} (emulator supports {', '.join(ORDERS)})"))
+            problems.append(
+                InvalidInput(
+                    "orderType",
+                    "Pattern",
+                    f"지원하지 않는 정렬 기준입니다: {order_type} (emulator supports {', '.join(ORDERS)})",
+                )
+            )
         period_type, from_day, to_day = _period(body, problems)
         keyword_type, keyword_values = _keyword(body, problems)
         if problems:
@@ -100,7 +106,7 @@ def run_search(catalog: Catalog, request: SearchRequest) -> SearchPage:
     if request.order_type != "NO":
         matches.sort(key=ORDERS[request.order_type].key)
     start = (request.page - 1) * request.size
-    return SearchPage(request, matches[start:start + request.size], len(matches))
+    return SearchPage(request, matches[start : start + request.size], len(matches))
 
 
 def _candidates(catalog: Catalog, request: SearchRequest) -> Sequence[Product]:
@@ -133,7 +139,9 @@ def _matches(product: Product, request: SearchRequest) -> bool:
     return True
 
 
-def _integer(body: dict, name: str, default: int, problems: list[InvalidInput], *, minimum: int, maximum: int | None = None) -> int:
+def _integer(
+    body: dict, name: str, default: int, problems: list[InvalidInput], *, minimum: int, maximum: int | None = None
+) -> int:
     value = body.get(name)
     if value is None:
         return default
@@ -152,7 +160,13 @@ def _status_types(body: dict, problems: list[InvalidInput]) -> frozenset[str] | 
     if value is None or value == []:
         return None
     if not isinstance(value, list) or any(status not in STATUS_TYPES for status in value):
-        problems.append(InvalidInput("productStatusTypes", "Pattern", f"상품 판매 상태는 {', '.join(sorted(STATUS_TYPES))} 중에서 선택해야 합니다."))
+        problems.append(
+            InvalidInput(
+                "productStatusTypes",
+                "Pattern",
+                f"상품 판매 상태는 {', '.join(sorted(STATUS_TYPES))} 중에서 선택해야 합니다.",
+            )
+        )
         return None
     return frozenset(value)
 
@@ -175,7 +189,13 @@ def _period(body: dict, problems: list[InvalidInput]) -> tuple[str | None, int |
             problems.append(InvalidInput("periodType", "NotNull", "검색 기간을 지정하려면 periodType이 필요합니다."))
         return None, None, None
     if period_type not in PERIOD_FIELDS:
-        problems.append(InvalidInput("periodType", "Pattern", f"지원하지 않는 검색 기간 유형입니다: {period_type} (emulator supports {', '.join(PERIOD_FIELDS)})"))
+        problems.append(
+            InvalidInput(
+                "periodType",
+                "Pattern",
+                f"지원하지 않는 검색 기간 유형입니다: {period_type} (emulator supports {', '.join(PERIOD_FIELDS)})",
+            )
+        )
         return None, None, None
     from_day, to_day = days["fromDate"], days["toDate"]
     if from_day is not None and to_day is not None and from_day > to_day:
@@ -189,7 +209,11 @@ def _keyword(body: dict, problems: list[InvalidInput]) -> tuple[str | None, froz
         return None, frozenset()
     field_name = KEYWORD_FIELDS.get(keyword_type)
     if field_name is None:
-        problems.append(InvalidInput("searchKeywordType", "Pattern", f"searchKeywordType은 {', '.join(KEYWORD_FIELDS)} 중 하나여야 합니다."))
+        problems.append(
+            InvalidInput(
+                "searchKeywordType", "Pattern", f"searchKeywordType은 {', '.join(KEYWORD_FIELDS)} 중 하나여야 합니다."
+            )
+        )
         return None, frozenset()
     value = body.get(field_name)
     if keyword_type == "SELLER_CODE":
@@ -197,7 +221,11 @@ def _keyword(body: dict, problems: list[InvalidInput]) -> tuple[str | None, froz
             problems.append(InvalidInput(field_name, "NotBlank", f"{field_name}을(를) 입력해야 합니다."))
             return None, frozenset()
         return keyword_type, frozenset({value})
-    if not isinstance(value, list) or not value or any(isinstance(item, bool) or not isinstance(item, int) for item in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(isinstance(item, bool) or not isinstance(item, int) for item in value)
+    ):
         problems.append(InvalidInput(field_name, "NotEmpty", f"{field_name}에 번호 목록을 입력해야 합니다."))
         return None, frozenset()
     return keyword_type, frozenset(value)

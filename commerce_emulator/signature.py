@@ -42,7 +42,7 @@ def canonical_bcrypt_salt(secret: str) -> bytes:
 
 def client_secret_sign(client_id: str, timestamp_ms: int | str, client_secret: str) -> str:
     """The `client_secret_sign` value for a token request made at `timestamp_ms`."""
-    password = f"{client_id}_{timestamp_ms}".encode("utf-8")
+    password = f"{client_id}_{timestamp_ms}".encode()
     if len(password) > _BCRYPT_MAX_PASSWORD_BYTES:
         # bcrypt only reads 72 bytes; pyca/bcrypt 5 refuses longer input outright.
         raise ValueError(f"client_id is too long to sign ({len(password)} bytes with the timestamp, max 72)")

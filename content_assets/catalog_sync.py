@@ -178,6 +178,7 @@ def run_sync(
         report.needs_detail += len(diff.needs_detail)
         report.unchanged_skipped += diff.unchanged
         report.deleted_changed += len(diff.deleted_changed)
+        report.upsert += diff.deleted_upsert
         backlog.extend(diff.needs_detail)
 
     lister.start()

@@ -67,7 +67,7 @@ def materialize() -> dict[str, dict[str, object]]:
         result = defs.get_job_def("content_ops").execute_in_process(instance=instance, raise_on_error=False)
         metadata: dict[str, dict[str, object]] = {}
         for event in result.get_asset_materialization_events():
-            materialization = event.asset_materialization
+            materialization = event.step_materialization_data.materialization
             assert materialization is not None
             metadata[materialization.asset_key.to_user_string()] = {
                 key: value.value for key, value in materialization.metadata.items()

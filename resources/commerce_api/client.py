@@ -255,12 +255,14 @@ class CommerceApiClient:
         try:
             while True:
                 attempts += 1
-                pacer_wait += pacer.acquire()
                 headers: dict[str, str] = {}
                 token = ""
                 if authenticated:
+                    # Before the pacer, not after: a slot taken and then held while the token is
+                    # fetched would be spent in our bucket long before it reaches the server's.
                     token = self.tokens.get()
                     headers["Authorization"] = f"Bearer {token}"
+                pacer_wait += pacer.acquire()
                 started = time.perf_counter()
                 try:
                     response = self._http.request(method, path, json=json_body, data=form_body, headers=headers)

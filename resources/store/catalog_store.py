@@ -95,6 +95,7 @@ class ListingDiff:
     needs_detail: tuple[int, ...]  # new, or modifiedDate differs from the stored detail's
     deleted_changed: tuple[int, ...]  # newly DELETE: no detail to fetch, the listing says it all
     unchanged: int
+    deleted_upsert: UpsertCounts = UpsertCounts()  # the products rows those deletions wrote
 
 
 @dataclass(frozen=True)
@@ -169,13 +170,12 @@ class CatalogStore:
             con.unregister("listing_page")
             needs_detail = tuple(no for no, deleted in rows if not deleted)
             deleted_changed = tuple(no for no, deleted in rows if deleted)
-            if deleted_changed:
-                self._merge_products_for(deleted_changed)
+            deleted_upsert = self._merge_products_for(deleted_changed) if deleted_changed else UpsertCounts()
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        return ListingDiff(needs_detail, deleted_changed, len(products) - len(rows))
+        return ListingDiff(needs_detail, deleted_changed, len(products) - len(rows), deleted_upsert)
 
     # -- product_details and products -------------------------------------------------------
 

@@ -1,0 +1,82 @@
+"""`python -m commerce_emulator`: serve the emulated Commerce API until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig
+from .server import EmulatorServer
+
+CLIENT_ID_ENV = "NAVER_COMMERCE_CLIENT_ID"
+CLIENT_SECRET_ENV = "NAVER_COMMERCE_CLIENT_SECRET"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m commerce_emulator", description=__doc__)
+    parser.add_argument("--products", type=int, default=1000, help="catalog size (default 1000)")
+    parser.add_argument("--seed", type=int, default=42, help="catalog seed (default 42)")
+    parser.add_argument(
+        "--rate", type=float, default=2.0, help="replenish rate per API in requests/s; burst is twice this (default 2)"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (default 8080)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="mean latency added to API responses")
+    parser.add_argument("--latency-jitter-ms", type=float, default=0.0, help="standard deviation of that latency")
+    parser.add_argument(
+        "--token-ttl", type=float, default=10_800, help="access token lifetime in seconds (default 10800)"
+    )
+    parser.add_argument("--slow-seconds", type=float, default=30.0, help="how long a 'slow' fault holds a request")
+    parser.add_argument("--ready-file", type=Path, help="write the base URL here once listening")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = EmulatorConfig(
+        products=args.products,
+        seed=args.seed,
+        rate=args.rate,
+        host=args.host,
+        port=args.port,
+        client_id=os.environ.get(CLIENT_ID_ENV) or DEFAULT_CLIENT_ID,
+        client_secret=os.environ.get(CLIENT_SECRET_ENV) or DEFAULT_CLIENT_SECRET,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
+        token_ttl_seconds=args.token_ttl,
+        slow_seconds=args.slow_seconds,
+    )
+    stop_requested = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop_requested.set())
+
+    server = EmulatorServer(config).start()
+    try:
+        # The client secret and tokens are never printed: logs of this line end up in CI artefacts.
+        print(
+            f"commerce emulator listening on {server.base_url} "
+            f"(client_id={config.client_id}, products={config.products}, rate={config.rate:g}/s)",
+            flush=True,
+        )
+        if args.ready_file is not None:
+            _write_atomically(args.ready_file, server.base_url + "\n")
+        while not stop_requested.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers polling for the file never see it half-written."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

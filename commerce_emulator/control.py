@@ -1,0 +1,99 @@
+"""`/_emulator/*`: JSON control endpoints that expose the EmulatorServer controls over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .replies import Reply, json_reply
+
+if TYPE_CHECKING:
+    from .server import EmulatorServer
+
+
+class ControlApi:
+    def __init__(self, server: EmulatorServer) -> None:
+        self._server = server
+        self._actions: dict[str, tuple[str, Callable[[dict], Any]]] = {
+            "modify": ("POST", self._modify),
+            "delete": ("POST", lambda body: {"deleted": server.delete(_int_list(body, "origin_product_nos"))}),
+            "rate": ("POST", self._rate),
+            "latency": ("POST", self._latency),
+            "faults": ("POST", self._faults),
+            "inject": ("POST", self._inject),
+            "expire-tokens": ("POST", lambda body: _done(server.expire_tokens())),
+            "clear-penalty": ("POST", lambda body: _done(server.clear_penalty())),
+            "reset-stats": ("POST", lambda body: _done(server.reset_stats())),
+            "tokens": ("GET", lambda body: {"tokens": server.issued_tokens()}),
+            "stats": ("GET", lambda body: server.stats()),
+            "health": (
+                "GET",
+                lambda body: {"status": "ok", "products": server.catalog.size, "base_url": server.base_url},
+            ),
+        }
+
+    def handle(self, method: str, action: str, raw_body: bytes) -> Reply:
+        if action not in self._actions:
+            return json_reply(
+                404, {"error": f"unknown control endpoint /_emulator/{action}", "endpoints": sorted(self._actions)}
+            )
+        expected_method, run = self._actions[action]
+        if method != expected_method:
+            return json_reply(
+                405, {"error": f"/_emulator/{action} takes {expected_method}"}, [("Allow", expected_method)]
+            )
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else {}
+            if not isinstance(body, dict):
+                raise ValueError("the request body must be a JSON object")
+            return json_reply(200, run(body))
+        except (ValueError, LookupError, TypeError) as error:
+            return json_reply(400, {"error": str(error)})
+
+    def _modify(self, body: dict) -> dict:
+        if "origin_product_nos" in body:
+            return {"modified": self._server.modify(origin_product_nos=_int_list(body, "origin_product_nos"))}
+        if "fraction" not in body:
+            raise ValueError('modify takes {"fraction", "seed"} or {"origin_product_nos"}')
+        return {"modified": self._server.modify(fraction=float(body["fraction"]), seed=int(body.get("seed", 0)))}
+
+    def _rate(self, body: dict) -> dict:
+        if "rate" not in body:
+            raise ValueError('rate takes {"rate", "api"?}')
+        self._server.set_rate(float(body["rate"]), body.get("api"))
+        return {"ok": True, "rates": self._server.rates()}
+
+    def _latency(self, body: dict) -> dict:
+        self._server.set_latency(float(body.get("mean_ms", 0.0)), float(body.get("jitter_ms", 0.0)))
+        return {"ok": True}
+
+    def _faults(self, body: dict) -> dict:
+        if "api" not in body:
+            raise ValueError('faults takes {"api", "http_500"?, "reset"?, "slow"?, "malformed"?, "seed"?}')
+        self._server.set_faults(
+            body["api"],
+            http_500=float(body.get("http_500", 0.0)),
+            reset=float(body.get("reset", 0.0)),
+            slow=float(body.get("slow", 0.0)),
+            malformed=float(body.get("malformed", 0.0)),
+            seed=int(body.get("seed", 0)),
+        )
+        return {"ok": True}
+
+    def _inject(self, body: dict) -> dict:
+        if "api" not in body or "kind" not in body:
+            raise ValueError('inject takes {"api", "kind", "count"?}')
+        self._server.inject(body["api"], str(body["kind"]), int(body.get("count", 1)))
+        return {"ok": True}
+
+
+def _int_list(body: dict, name: str) -> list[int]:
+    values = body.get(name)
+    if not isinstance(values, list) or any(isinstance(value, bool) or not isinstance(value, int) for value in values):
+        raise ValueError(f"{name} must be a list of integers")
+    return values
+
+
+def _done(_: None) -> dict:
+    return {"ok": True}

@@ -1,0 +1,203 @@
+"""The API gateway in front of the Commerce API: quota penalty, rate limit, faults, auth, latency, headers.
+
+The order mirrors the real gateway: a request first spends a rate-limit token,
+then may be faulted, and only then is its access token checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import secrets
+import threading
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from .api_errors import (
+    ApiError,
+    authentication_failed,
+    internal_error,
+    product_not_found,
+    quota_limited,
+    rate_limited,
+    route_not_found,
+    service_unavailable,
+)
+from .commerce_api import ApiResponse, CommerceApi
+from .config import EmulatorConfig
+from .faults import FaultInjector, LatencyModel
+from .kst import now_ms
+from .penalty import TOKEN_QUERY_FIELDS, QueryStringPenalty
+from .rate_limit import RateDecision, RateLimiter
+from .replies import RESET, Reply, encode_json
+from .stats import EmulatorStats
+from .tokens import TokenStore
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Requests the gateway cannot tie to a known application share one bucket.
+ANONYMOUS_CLIENT = "anonymous"
+
+_TRACE_PREFIX = secrets.token_hex(4)
+_trace_sequence = itertools.count(1)
+
+
+def new_trace_id() -> str:
+    """A fresh id shaped like the gateway's (`host^epoch-ms^sequence`)."""
+    return f"emulator-{_TRACE_PREFIX}^{now_ms()}^{next(_trace_sequence)}"
+
+
+class Gateway:
+    def __init__(
+        self,
+        api: CommerceApi,
+        tokens: TokenStore,
+        limiter: RateLimiter,
+        penalty: QueryStringPenalty,
+        faults: FaultInjector,
+        latency: LatencyModel,
+        stats: EmulatorStats,
+        stop_event: threading.Event,
+        config: EmulatorConfig,
+    ) -> None:
+        self._api = api
+        self._tokens = tokens
+        self._limiter = limiter
+        self._penalty = penalty
+        self._faults = faults
+        self._latency = latency
+        self._stats = stats
+        self._stop_event = stop_event
+        # Read at request time, so a test may lengthen or shorten slow faults on a running server.
+        self._config = config
+
+    def token(self, body: bytes, content_type: str | None, query: str) -> Reply:
+        query_fields = {name: values[-1] for name, values in parse_qs(query).items()}
+        body_is_form = (content_type or "").split(";")[0].strip().lower() == FORM_CONTENT_TYPE
+        fields = dict(query_fields)
+        if body_is_form:
+            fields.update({name: values[-1] for name, values in parse_qs(body.decode("utf-8", "replace")).items()})
+        client_id = fields.get("client_id")
+        known_client = client_id if client_id == self._config.client_id else None
+
+        def issue() -> ApiResponse:
+            if body and not body_is_form:
+                raise ApiError(400, "BAD_REQUEST", "요청 본문은 application/x-www-form-urlencoded 형식이어야 합니다.")
+            return self._api.issue_token(fields)
+
+        leaked = bool(TOKEN_QUERY_FIELDS.intersection(query_fields))
+        return self._serve("token", known_client, issue, requires_auth=False, leaked_credentials=leaked)
+
+    def search(self, authorization: str | None, body: bytes) -> Reply:
+        bearer = _bearer(authorization)
+        route = functools.partial(self._api.search_products, body)
+        return self._serve("search", self._client_of(bearer), route, bearer=bearer, requires_auth=True)
+
+    def detail(self, authorization: str | None, raw_origin_product_no: str) -> Reply:
+        bearer = _bearer(authorization)
+        route = functools.partial(self._api.product_detail, raw_origin_product_no)
+        return self._serve("detail", self._client_of(bearer), route, bearer=bearer, requires_auth=True)
+
+    def unknown_route(self) -> Reply:
+        """A path the gateway has no API registered for."""
+        trace_id = new_trace_id()
+        error = route_not_found()
+        return Reply(error.status, encode_json(error.body(trace_id)), [("GNCP-GW-Trace-ID", trace_id)])
+
+    def _client_of(self, bearer: str | None) -> str | None:
+        # An expired token still identifies its application for rate limiting and quota.
+        token = self._tokens.lookup(bearer)
+        return token.client_id if token is not None else None
+
+    def _serve(
+        self,
+        api: str,
+        client_id: str | None,
+        route: Callable[[], ApiResponse],
+        *,
+        requires_auth: bool,
+        bearer: str | None = None,
+        leaked_credentials: bool = False,
+    ) -> Reply:
+        trace_id = new_trace_id()
+        bucket_key = client_id or ANONYMOUS_CLIENT
+        if client_id is not None and not self._penalty.admit(client_id):
+            self._stats.record_quota_limited()
+            return self._finish(api, trace_id, self._limiter.peek(api, bucket_key), quota_limited())
+        if leaked_credentials and client_id is not None:
+            self._penalty.penalise(client_id)
+
+        decision = self._limiter.acquire(api, bucket_key)
+        if not decision.allowed:
+            self._stats.record_rate_limited()
+            return self._finish(api, trace_id, decision, rate_limited())
+
+        fault = self._faults.next_fault(api)
+        if fault is not None:
+            self._stats.record_fault(fault)
+            if fault == "reset":
+                self._stats.record_response(api, "reset")
+                return RESET
+            if fault == "slow" and self._stop_event.wait(self._config.slow_seconds):
+                # The emulator is stopping: drop the request rather than hold shutdown.
+                self._stats.record_response(api, "reset")
+                return RESET
+            injected_error = _injected_error(fault, api)
+            if injected_error is not None:
+                if fault == "429":
+                    self._stats.record_rate_limited()
+                return self._finish(api, trace_id, decision, injected_error)
+
+        try:
+            if requires_auth and self._tokens.validate(bearer) is None:
+                raise authentication_failed()
+            outcome: ApiResponse | ApiError = route()
+        except ApiError as error:
+            outcome = error
+        return self._finish(api, trace_id, decision, outcome, truncate=fault == "malformed")
+
+    def _finish(
+        self,
+        api: str,
+        trace_id: str,
+        decision: RateDecision,
+        outcome: ApiResponse | ApiError,
+        *,
+        truncate: bool = False,
+    ) -> Reply:
+        headers = [("GNCP-GW-Trace-ID", trace_id), *decision.headers()]
+        if isinstance(outcome, ApiError):
+            status, payload = outcome.status, encode_json(outcome.body(trace_id))
+            headers.extend(outcome.headers)
+        else:
+            status, payload = outcome.status, encode_json(outcome.body)
+        if truncate:
+            # Cut mid-document; Content-Length will match, so only JSON parsing fails.
+            payload = payload[: max(1, len(payload) // 2)]
+        delay = self._latency.sample_seconds()
+        if delay > 0:
+            self._stop_event.wait(delay)
+        self._stats.record_response(api, str(status))
+        return Reply(status, payload, headers)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def _injected_error(fault: str, api: str) -> ApiError | None:
+    if fault == "401":
+        return authentication_failed()
+    if fault == "429":
+        return rate_limited()
+    if fault == "500":
+        return internal_error()
+    if fault == "503":
+        return service_unavailable()
+    if fault == "404":
+        return product_not_found() if api == "detail" else route_not_found()
+    return None

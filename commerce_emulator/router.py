@@ -1,0 +1,58 @@
+"""Maps a request's method and path to the gateway (API), the image host or the control endpoints."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from .catalog import Catalog
+from .control import ControlApi
+from .gateway import Gateway
+from .images import render_product_image
+from .replies import Reply, json_reply
+from .stats import EmulatorStats
+
+API_PREFIX = "/external"
+CONTROL_PREFIX = "/_emulator/"
+
+_TOKEN_PATH = f"{API_PREFIX}/v1/oauth2/token"
+_SEARCH_PATH = f"{API_PREFIX}/v1/products/search"
+_DETAIL_PATH = re.compile(rf"{API_PREFIX}/v2/products/origin-products/([^/]+)")
+_IMAGE_PATH = re.compile(r"/images/(\d+)/(\d+)\.jpg")
+
+
+class Router:
+    def __init__(self, gateway: Gateway, control: ControlApi, catalog: Catalog, stats: EmulatorStats) -> None:
+        self._gateway = gateway
+        self._control = control
+        self._catalog = catalog
+        self._stats = stats
+
+    def route(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
+        if path.startswith(API_PREFIX + "/"):
+            return self._api(method, path, query, headers, body)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control.handle(method, path[len(CONTROL_PREFIX) :].strip("/"), body)
+        image = _IMAGE_PATH.fullmatch(path)
+        if image is not None and method == "GET":
+            return self._image(int(image.group(1)), int(image.group(2)))
+        return json_reply(404, {"error": f"nothing at {method} {path}"})
+
+    def _api(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
+        if method == "POST" and path == _TOKEN_PATH:
+            return self._gateway.token(body, headers.get("Content-Type"), query)
+        if method == "POST" and path == _SEARCH_PATH:
+            return self._gateway.search(headers.get("Authorization"), body)
+        detail = _DETAIL_PATH.fullmatch(path)
+        if method == "GET" and detail is not None:
+            return self._gateway.detail(headers.get("Authorization"), detail.group(1))
+        return self._gateway.unknown_route()
+
+    def _image(self, origin_product_no: int, number: int) -> Reply:
+        """Images sit on a CDN outside the API: no token, no rate limit, no faults."""
+        product = self._catalog.get(origin_product_no)
+        if product is None or not 1 <= number <= product.image_count:
+            return json_reply(404, {"error": f"no image {number} for product {origin_product_no}"})
+        self._stats.record_image_served()
+        jpeg = render_product_image(self._catalog.seed, origin_product_no, number)
+        return Reply(200, jpeg, [("Cache-Control", "public, max-age=86400")], content_type="image/jpeg")

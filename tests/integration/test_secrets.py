@@ -1,0 +1,41 @@
+"""The client secret and access tokens never leave where the user put them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from commerce_emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig
+from tests.conftest import Project
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    # Short-lived tokens (and a slower detail rate) so that the run goes through several.
+    return EmulatorConfig(products=200, seed=7, rate=100.0, port=0, token_ttl_seconds=1)
+
+
+def test_secret_and_tokens_are_absent_from_logs_and_the_instance_after_a_run(
+    project: Project, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+):
+    caplog.set_level(logging.DEBUG)
+    result = project.materialize()
+    assert result.success
+
+    tokens = project.emulator.issued_tokens()
+    assert len(tokens) >= 2
+    captured = capfd.readouterr()
+    texts = [caplog.text, captured.out, captured.err]
+    for record in project.instance.all_logs(result.run_id):
+        texts.append(repr(record))
+    # Every file the run left behind: the Dagster instance (runs, event log, compute logs),
+    # the DuckDB file and the packages.
+    stored = b"".join(path.read_bytes() for path in Path(project.dagster_home).parent.rglob("*") if path.is_file()
+                      and not path.is_symlink())
+    assert len(stored) > 0
+    for secret in [DEFAULT_CLIENT_SECRET, *tokens]:
+        for text in texts:
+            assert secret not in text
+        assert secret.encode() not in stored
