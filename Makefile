@@ -34,7 +34,7 @@ test: install
 	$(BIN)/python -m pytest
 
 ui: install
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/python scripts/run.py --ui --products $(PRODUCTS) --rate $(RATE) --seed $(SEED)
 
 emulator: install
 	$(BIN)/python -m commerce_emulator --products $(PRODUCTS) --rate $(RATE) --seed $(SEED) --port 8787

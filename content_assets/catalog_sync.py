@@ -51,7 +51,7 @@ class SyncReport:
     errors: list[SyncError] = field(default_factory=list)
     upsert: UpsertCounts = field(default_factory=UpsertCounts)
     list_fetch_seconds: float = 0.0
-    detail_seconds: list[float] = field(default_factory=list)
+    detail_seconds: list[float] = field(default_factory=list)  # wire time, pacer waits excluded
     db_seconds: float = 0.0
     total_seconds: float = 0.0
     peak_concurrency: int = 0
@@ -83,7 +83,6 @@ class _DetailOutcome:
     origin_product_no: int
     detail: ProductDetail | None
     error: CommerceApiError | None
-    wire_seconds: float
 
 
 def detail_concurrency(rate_per_second: float, latency_seconds: float, ceiling: int) -> int:
@@ -146,17 +145,14 @@ def run_sync(
     in_flight: set[Future[_DetailOutcome]] = set()
     fetched: list[ProductDetail] = []
     last_flush = last_progress = time.perf_counter()
-    latency_estimate = INITIAL_LATENCY_GUESS
     listing_done = False
     fatal: BaseException | None = None
 
     def fetch_detail(origin_product_no: int) -> _DetailOutcome:
-        started_call = time.perf_counter()
         try:
-            detail = client.get_origin_product(origin_product_no)
-            return _DetailOutcome(origin_product_no, detail, None, time.perf_counter() - started_call)
+            return _DetailOutcome(origin_product_no, client.get_origin_product(origin_product_no), None)
         except CommerceApiError as exc:
-            return _DetailOutcome(origin_product_no, None, exc, time.perf_counter() - started_call)
+            return _DetailOutcome(origin_product_no, None, exc)
 
     def flush() -> None:
         nonlocal last_flush
@@ -200,7 +196,9 @@ def run_sync(
                     if in_flight or backlog:
                         break
 
-                limit = detail_concurrency(client.pacers["detail"].rate, latency_estimate, max_concurrency)
+                latency_p95 = client.stats.recent_latency_p95("detail")
+                limit = detail_concurrency(client.pacers["detail"].rate, latency_p95 or INITIAL_LATENCY_GUESS,
+                                           max_concurrency)
                 while backlog and len(in_flight) < limit:
                     in_flight.add(pool.submit(fetch_detail, backlog.popleft()))
                 report.peak_concurrency = max(report.peak_concurrency, len(in_flight))
@@ -210,8 +208,6 @@ def run_sync(
                     for future in done:
                         in_flight.discard(future)
                         outcome = future.result()
-                        report.detail_seconds.append(outcome.wire_seconds)
-                        latency_estimate = 0.8 * latency_estimate + 0.2 * outcome.wire_seconds
                         if outcome.detail is not None:
                             report.details_fetched += 1
                             fetched.append(outcome.detail)
@@ -254,6 +250,7 @@ def run_sync(
                 flush()
             finally:
                 store.record_errors(run_id, report.errors)
+                report.detail_seconds = client.stats.call_latency_seconds("detail")
                 report.total_seconds = time.perf_counter() - started
     lister.join(timeout=5)
     return report

@@ -10,7 +10,8 @@ from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
 from resources.package_writer import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
 
-from .assets import catalog_sync, content_packages, refresh_queue_asset
+from .package_assets import content_packages
+from .sync_assets import catalog_sync, refresh_queue_asset
 
 
 def _env_or_default(name: str, default: str) -> str | dg.EnvVar:

@@ -1,4 +1,4 @@
-"""`make run`: materialize the whole graph once and print a summary.
+"""`make run`: materialize the whole graph once and print a summary (`--ui`: open the Dagster UI instead).
 
 Without NAVER_COMMERCE_BASE_URL it starts the bundled emulator and syncs that; with it, it syncs
 the API at that URL using NAVER_COMMERCE_CLIENT_ID / NAVER_COMMERCE_CLIENT_SECRET and starts
@@ -27,6 +27,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--products", type=int, default=1000, help="emulator catalog size (default 1000)")
     parser.add_argument("--rate", type=float, default=20.0, help="emulator requests/s per API (default 20)")
     parser.add_argument("--seed", type=int, default=42, help="emulator catalog seed (default 42)")
+    parser.add_argument("--ui", action="store_true", help="serve the Dagster UI (dagster dev) instead of one run")
     return parser.parse_args()
 
 
@@ -64,7 +65,7 @@ def materialize() -> dict[str, dict[str, object]]:
     from content_assets.definitions import defs
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.get_job_def("content_ops").execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def("content_ops").execute_in_process(instance=instance, raise_on_error=False)
         metadata: dict[str, dict[str, object]] = {}
         for event in result.get_asset_materialization_events():
             materialization = event.step_materialization_data.materialization
@@ -127,6 +128,18 @@ def print_summary(metadata: dict[str, dict[str, object]], source: str, rate: flo
     print(f"  packages in       {packages.get('packages_dir')}")
 
 
+def serve_ui() -> None:
+    """`dagster dev` on workspace.yaml with this environment, until Ctrl-C."""
+    print(f"Dagster UI for {os.environ['NAVER_COMMERCE_BASE_URL']} on http://127.0.0.1:3000 (Ctrl-C stops it)")
+    dagster = Path(sys.executable).with_name("dagster")
+    process = subprocess.Popen([str(dagster), "dev", "-w", "workspace.yaml", "-p", "3000"], cwd=ROOT)
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
 def main() -> None:
     args = parse_args()
     os.chdir(ROOT)
@@ -139,7 +152,10 @@ def main() -> None:
         (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
 
     started = time.perf_counter()
+    action = serve_ui if args.ui else None
     if os.environ.get("NAVER_COMMERCE_BASE_URL"):
+        if action:
+            return action()
         for name in ("NAVER_COMMERCE_CLIENT_ID", "NAVER_COMMERCE_CLIENT_SECRET"):
             if not os.environ.get(name):
                 raise SystemExit(f"NAVER_COMMERCE_BASE_URL is set, so {name} must be set too")
@@ -153,6 +169,8 @@ def main() -> None:
     os.environ.setdefault("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
     with emulator(args.products, args.rate, args.seed) as base_url:
         os.environ["NAVER_COMMERCE_BASE_URL"] = base_url
+        if action:
+            return action()
         try:
             metadata = materialize()
         finally:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass
+
+
+RECENT_WINDOW = 256
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,13 @@ class CallStats:
         self._attempt_latencies: dict[str, list[float]] = defaultdict(list)
         self._call_latencies: dict[str, list[float]] = defaultdict(list)
         self.pacer_wait_seconds: Counter[str] = Counter()
+        self._recent_latencies: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=RECENT_WINDOW))
 
     def record_attempt(self, api: str, status: int | None, latency_seconds: float) -> None:
         with self._lock:
             self.requests[(api, str(status) if status is not None else "error")] += 1
             self._attempt_latencies[api].append(latency_seconds)
+            self._recent_latencies[api].append(latency_seconds)
 
     def record_call(self, record: CallRecord) -> None:
         with self._lock:
@@ -74,6 +79,17 @@ class CallStats:
         with self._lock:
             values = list(self._attempt_latencies.get(api, ()))
         return {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
+
+    def recent_latency_p95(self, api: str) -> float | None:
+        """p95 of the last few hundred attempts: cheap enough to ask after every call."""
+        with self._lock:
+            values = list(self._recent_latencies.get(api, ()))
+        return percentile(values, 95)
+
+    def call_latency_seconds(self, api: str) -> list[float]:
+        """Wire time of each logical call (all its attempts), pacer and backoff waits excluded."""
+        with self._lock:
+            return list(self._call_latencies.get(api, ()))
 
     def snapshot(self) -> dict[str, object]:
         return {
