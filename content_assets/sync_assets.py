@@ -102,6 +102,7 @@ def catalog_sync(
             "retry_total": stats.retries,
         },
     )
+    floor = client.rate_limit_floor_seconds()
     products_metadata = {
         "dagster/row_count": product_rows,
         "rows_inserted": report.upsert.inserted,
@@ -110,6 +111,11 @@ def catalog_sync(
         "rows_written": report.upsert.rows_written,
         "db_upsert_seconds": round(report.db_seconds, 3),
         "sync_total_seconds": round(report.total_seconds, 3),
+        "rate_limit_floor_seconds": round(floor, 3),
+        "sync_efficiency": round(floor / report.total_seconds, 4) if report.total_seconds else None,
+        "upsert_seconds_per_10k_rows": (
+            round(report.db_seconds / report.upsert.rows_written * 10_000, 4) if report.upsert.rows_written else None
+        ),
         "error_ratio": round(report.error_ratio, 4),
         "api_requests_total_count": stats.total_requests,
     }

@@ -27,7 +27,7 @@ from .errors import (
     TransientError,
 )
 from .models import ListedProduct, PayloadError, ProductDetail, SearchPage
-from .rate_limit import AdvertisedLimit, Pacer
+from .rate_limit import AdvertisedLimit, Pacer, floor_seconds
 from .retry import RetryPolicy
 from .signature import client_secret_sign
 from .token_cache import TokenCache
@@ -102,6 +102,16 @@ class CommerceApiClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def rate_limit_floor_seconds(self) -> float:
+        """The honest lower bound for the product calls made so far: per API, the requests beyond
+        the burst divided by the replenish rate; the larger of search and detail."""
+        requests = self.stats.requests_by_endpoint()
+        return max(
+            floor_seconds(sum(requests.get(api, {}).values()), pacer.advertised_rate, pacer.advertised_burst)
+            for api, pacer in self.pacers.items()
+            if api != "token"
+        )
 
     # -- the documented calls -------------------------------------------------------------
 

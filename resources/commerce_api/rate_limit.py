@@ -44,6 +44,12 @@ class AdvertisedLimit:
         return cls(rate, max(burst, 1.0), remaining)
 
 
+def floor_seconds(calls: int, replenish_rate: float, burst_capacity: float) -> float:
+    """The least time `calls` requests can take through a full bucket: the burst is free,
+    every call beyond it waits for a token."""
+    return max(0.0, calls - burst_capacity) / replenish_rate
+
+
 class Pacer:
     """A reservation-based token bucket: each caller is given its own departure time.
 
@@ -90,6 +96,10 @@ class Pacer:
     @property
     def capacity(self) -> float:
         return self._capacity
+
+    @property
+    def advertised_burst(self) -> float:
+        return self._capacity + 1
 
     def _refill(self, now: float) -> None:
         elapsed = now - self._updated
