@@ -109,12 +109,20 @@ def run_sync(
     modified_from: date | None = None,
     modified_to: date | None = None,
     max_concurrency: int = 32,
+    concurrency: int | None = None,
+    incremental: bool = True,
     flush_rows: int = 200,
     flush_seconds: float = 2.0,
     run_id: str | None = None,
     log: Callable[[str], None] = lambda message: None,
     progress_every_seconds: float = 10.0,
 ) -> SyncReport:
+    """Sync the listed products into `store`; return what happened.
+
+    `concurrency=None` sizes the detail workers from the pacing rate and measured latency (the
+    default); an int fixes it (benchmarks compare both). `incremental=False` fetches every
+    listed product's detail whatever its modifiedDate (a full refresh).
+    """
     report = SyncReport()
     started = time.perf_counter()
     pages: queue.Queue[SearchPage | BaseException | None] = queue.Queue(maxsize=8)
@@ -169,7 +177,7 @@ def run_sync(
         for number, message in page.bad_entries:
             report.errors.append(SyncError(number, "search", None, "MALFORMED_ENTRY", message))
         db_started = time.perf_counter()
-        diff = store.write_listing(page.products)
+        diff = store.write_listing(page.products, refetch_all=not incremental)
         report.db_seconds += time.perf_counter() - db_started
         report.needs_detail += len(diff.needs_detail)
         report.unchanged_skipped += diff.unchanged
@@ -178,7 +186,8 @@ def run_sync(
         backlog.extend(diff.needs_detail)
 
     lister.start()
-    with ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="product-detail") as pool:
+    workers = concurrency if concurrency is not None else max_concurrency
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="product-detail") as pool:
         try:
             while True:
                 # Pages first: they feed the backlog and cost nothing to take.
@@ -196,9 +205,12 @@ def run_sync(
                     if in_flight or backlog:
                         break
 
-                latency_p95 = client.stats.recent_latency_p95("detail")
-                limit = detail_concurrency(client.pacers["detail"].rate, latency_p95 or INITIAL_LATENCY_GUESS,
-                                           max_concurrency)
+                if concurrency is not None:
+                    limit = concurrency
+                else:
+                    latency_p95 = client.stats.recent_latency_p95("detail")
+                    limit = detail_concurrency(client.pacers["detail"].rate, latency_p95 or INITIAL_LATENCY_GUESS,
+                                               max_concurrency)
                 while backlog and len(in_flight) < limit:
                     in_flight.add(pool.submit(fetch_detail, backlog.popleft()))
                 report.peak_concurrency = max(report.peak_concurrency, len(in_flight))

@@ -107,8 +107,13 @@ class CommerceApiClient:
         """The honest lower bound for the product calls made so far: per API, the requests beyond
         the burst divided by the replenish rate; the larger of search and detail."""
         requests = self.stats.requests_by_endpoint()
+        # A refused (429) request takes no token from the server's bucket, so it costs no floor.
         return max(
-            floor_seconds(sum(requests.get(api, {}).values()), pacer.advertised_rate, pacer.advertised_burst)
+            floor_seconds(
+                sum(n for status, n in requests.get(api, {}).items() if status != "429"),
+                pacer.advertised_rate,
+                pacer.advertised_burst,
+            )
             for api, pacer in self.pacers.items()
             if api != "token"
         )

@@ -115,8 +115,9 @@ class CatalogStore:
 
     # -- product_list -----------------------------------------------------------------------
 
-    def write_listing(self, products: Sequence[ListedProduct]) -> ListingDiff:
-        """Store a page of listings and say which products need a detail call."""
+    def write_listing(self, products: Sequence[ListedProduct], *, refetch_all: bool = False) -> ListingDiff:
+        """Store a page of listings and say which products need a detail call
+        (`refetch_all`: every live product, whatever its modifiedDate)."""
         if not products:
             return ListingDiff((), (), 0)
         page = pa.Table.from_pylist(
@@ -162,7 +163,8 @@ class CatalogStore:
                 FROM listing_page l
                 LEFT JOIN product_details d USING (origin_product_no)
                 LEFT JOIN products p USING (origin_product_no)
-                WHERE (l.status_type <> '{DELETED}' AND d.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ)
+                WHERE (l.status_type <> '{DELETED}' AND ({"TRUE" if refetch_all else "FALSE"}
+                       OR d.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ))
                    OR (l.status_type = '{DELETED}' AND p.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ)
                 ORDER BY l.origin_product_no
                 """  # noqa: S608
