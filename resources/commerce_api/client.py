@@ -62,7 +62,7 @@ class CommerceApiClient:
         client_secret: str,
         timeout_seconds: float = 10.0,
         initial_rate_per_second: float = 2.0,
-        pacing_safety: float = 0.95,
+        pacing_safety: float = 0.99,
         retry: RetryPolicy | None = None,
         token_refresh_margin_seconds: float = 300.0,
         max_connections: int = 64,

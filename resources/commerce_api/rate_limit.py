@@ -3,8 +3,8 @@
 The gateway refills each API's bucket at `GNCP-GW-RateLimit-Replenish-Rate` per second up to a
 burst of twice that. The pacer starts from a configured guess, then follows the rate and burst the
 server advertises on every response, so it adapts when they change mid-run. It spends a little
-under the advertised rate (`safety`), because requests reach the server with jittered latency and
-a bucket paced exactly at the limit would catch the odd 429.
+under the advertised rate (`safety`) and keeps one token of the burst in hand, because requests
+reach the server with jittered latency; every 429 lowers the safety factor a notch.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from dataclasses import dataclass
 REPLENISH_RATE_HEADER = "GNCP-GW-RateLimit-Replenish-Rate"
 BURST_CAPACITY_HEADER = "GNCP-GW-RateLimit-Burst-Capacity"
 REMAINING_HEADER = "GNCP-GW-RateLimit-Remaining"
+
+DEFAULT_SAFETY = 0.99
+SAFETY_STEP_ON_429 = 0.02
+MIN_SAFETY = 0.90
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Pacer:
         *,
         rate: float,
         burst: float | None = None,
-        safety: float = 0.95,
+        safety: float = DEFAULT_SAFETY,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -82,6 +86,7 @@ class Pacer:
         self._capacity = max((burst if burst is not None else 2 * rate) - 1, 1.0)
         self._tokens = self._capacity
         self._updated = clock()
+        self._generation = 0  # bumped when the rate drops, to re-time sleeping reservations
         self.total_wait_seconds = 0.0
 
     @property
@@ -108,17 +113,31 @@ class Pacer:
             self._updated = now
 
     def acquire(self) -> float:
-        """Block until this caller may send; return the seconds spent waiting."""
-        with self._lock:
-            now = self._clock()
-            self._refill(now)
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self._rate
-        if wait > 0:
-            self._sleep(wait)
+        """Block until this caller may send; return the seconds spent waiting.
+
+        A caller sleeping on a reservation when the rate drops gives its token back and queues
+        again at the new rate, rather than sending on a schedule the server no longer honours.
+        """
+        waited = 0.0
+        while True:
             with self._lock:
-                self.total_wait_seconds += wait
-        return wait
+                now = self._clock()
+                self._refill(now)
+                self._tokens -= 1.0
+                wait = 0.0 if self._tokens >= 0 else -self._tokens / self._rate
+                generation = self._generation
+            if wait <= 0:
+                break
+            self._sleep(wait)
+            waited += wait
+            with self._lock:
+                if generation == self._generation:
+                    break
+                self._tokens += 1.0  # the reservation was made at a rate that no longer holds
+        if waited:
+            with self._lock:
+                self.total_wait_seconds += waited
+        return waited
 
     def observe(self, limit: AdvertisedLimit) -> None:
         """Follow the rate and burst the server advertises; never hold more than it has left."""
@@ -126,6 +145,8 @@ class Pacer:
             now = self._clock()
             self._refill(now)
             if limit.replenish_rate != self._advertised_rate:
+                if limit.replenish_rate < self._advertised_rate:
+                    self._generation += 1
                 self._advertised_rate = limit.replenish_rate
                 self._rate = limit.replenish_rate * self.safety
             self._capacity = max(limit.burst_capacity - 1, 1.0)
@@ -137,9 +158,12 @@ class Pacer:
                 self._tokens = limit.remaining
 
     def penalize(self) -> None:
-        """After a 429 the server's bucket is empty: stop spending until it refills."""
+        """After a 429 the server's bucket is empty: stop spending until it refills, and keep a
+        wider margin from now on."""
         with self._lock:
             now = self._clock()
             self._refill(now)
             if self._tokens > 0:
                 self._tokens = 0.0
+            self.safety = max(MIN_SAFETY, self.safety - SAFETY_STEP_ON_429)
+            self._rate = self._advertised_rate * self.safety

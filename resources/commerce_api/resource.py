@@ -23,7 +23,7 @@ class CommerceApiResource(dg.ConfigurableResource):
     base_url: str = DEFAULT_BASE_URL
     timeout_seconds: float = 10.0
     initial_rate_per_second: float = 2.0
-    pacing_safety: float = 0.95
+    pacing_safety: float = 0.99
     max_retries: int = 5
     backoff_base_seconds: float = 0.25
     max_concurrency: int = 32

@@ -52,3 +52,33 @@ def test_advertised_limit_parses_gateway_headers_and_ignores_missing_ones():
     assert limit == AdvertisedLimit(2.0, 4.0, 3.0)
     assert AdvertisedLimit.from_headers({}) is None
     assert AdvertisedLimit.from_headers({"GNCP-GW-RateLimit-Replenish-Rate": "zero"}) is None
+
+
+def test_a_429_widens_the_safety_margin():
+    clock = FakeClock()
+    pacer = Pacer("detail", rate=10.0, safety=0.99, clock=clock, sleep=clock.sleep)
+    pacer.penalize()
+    assert abs(pacer.rate - 9.7) < 1e-9
+    for _ in range(10):
+        pacer.penalize()
+    assert abs(pacer.rate - 9.0) < 1e-9  # never below 90% of the advertised rate
+
+
+def test_a_reservation_made_before_a_rate_drop_is_re_timed_at_the_new_rate():
+    clock = FakeClock()
+    pacer = Pacer("detail", rate=10.0, burst=2.0, safety=1.0, clock=clock)
+    pacer.acquire()  # the one token of the burst in hand is spent
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            # while this caller sleeps on its 0.1 s reservation, the server halves to 1 req/s
+            pacer.observe(AdvertisedLimit(replenish_rate=1.0, burst_capacity=2.0, remaining=0.0))
+        clock.sleep(seconds)
+
+    pacer._sleep = sleep
+    waited = pacer.acquire()
+    assert abs(sleeps[0] - 0.1) < 1e-9
+    assert len(sleeps) == 2  # it queued again instead of sending on the old schedule
+    assert waited > 0.9
