@@ -1,0 +1,104 @@
+"""The set-based products upsert on a real DuckDB file."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from resources.store import migrate, upsert_products
+
+
+def rows(numbers, name="쌀 10kg", price=19_900) -> pa.Table:
+    n = len(numbers)
+    return pa.table({
+        "origin_product_no": pa.array(numbers, pa.int64()),
+        "channel_product_no": pa.array([x + 1 for x in numbers], pa.int64()),
+        "seller_management_code": pa.array([None] * n, pa.string()),
+        "name": [name] * n,
+        "status_type": ["SALE"] * n,
+        "sale_price": pa.array([price] * n, pa.int64()),
+        "discounted_price": pa.array([price] * n, pa.int64()),
+        "stock_quantity": pa.array([3] * n, pa.int64()),
+        "representative_image_url": ["http://img/1.jpg"] * n,
+        "modified_date": pa.array([1_767_225_600_000_000] * n, pa.timestamp("us", tz="Asia/Seoul")),
+        "category": ["식품"] * n,
+        "brand_name": pa.array([None] * n, pa.string()),
+        "manufacturer_name": pa.array([None] * n, pa.string()),
+        "model_name": pa.array([None] * n, pa.string()),
+        "seller_tags": pa.array([["국산"]] * n, pa.list_(pa.string())),
+        "image_urls": pa.array([["http://img/1.jpg"]] * n, pa.list_(pa.string())),
+        "detail_content": ["<p>맛있는 쌀</p>"] * n,
+        "page_title": pa.array([None] * n, pa.string()),
+        "meta_description": pa.array([None] * n, pa.string()),
+    })
+
+
+@pytest.fixture
+def con(tmp_path):
+    connection = duckdb.connect(str(tmp_path / "store.duckdb"))
+    connection.execute("SET TimeZone = 'Asia/Seoul'")
+    migrate(connection)
+    yield connection
+    connection.close()
+
+
+def test_migrations_are_idempotent(con):
+    assert migrate(con) == []
+    assert con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] >= 1
+
+
+def test_upsert_reports_inserted_updated_and_unchanged(con):
+    first = upsert_products(con, rows([1, 2, 3]))
+    assert (first.inserted, first.updated, first.unchanged) == (3, 0, 0)
+    changed = rows([2, 3, 4])
+    changed = changed.set_column(changed.schema.get_field_index("sale_price"), "sale_price",
+                                 pa.array([19_900, 25_000, 19_900], pa.int64()))
+    second = upsert_products(con, changed)
+    assert (second.inserted, second.updated, second.unchanged) == (1, 1, 1)
+    assert con.execute("SELECT sale_price FROM products WHERE origin_product_no = 3").fetchone()[0] == 25_000
+
+
+def test_a_no_change_upsert_writes_nothing(con):
+    upsert_products(con, rows(list(range(100))))
+    before = con.execute("SELECT max(synced_at), min(first_seen_at) FROM products").fetchone()
+    again = upsert_products(con, rows(list(range(100))))
+    assert again.rows_written == 0 and again.unchanged == 100
+    assert con.execute("SELECT max(synced_at), min(first_seen_at) FROM products").fetchone() == before
+
+
+def test_without_hash_skip_every_row_is_rewritten(con):
+    upsert_products(con, rows([1, 2]))
+    assert upsert_products(con, rows([1, 2]), skip_unchanged=False).updated == 2
+
+
+def test_an_update_keeps_first_seen_at(con):
+    upsert_products(con, rows([7]))
+    first_seen = con.execute("SELECT first_seen_at FROM products").fetchone()[0]
+    upsert_products(con, rows([7], name="바뀐 이름"))
+    assert con.execute("SELECT name, first_seen_at FROM products").fetchone() == ("바뀐 이름", first_seen)
+
+
+def test_a_batch_repeating_a_key_lands_it_once(con):
+    counts = upsert_products(con, rows([5, 5, 6]))
+    assert counts.inserted == 2
+    assert con.execute("SELECT count(*) FROM products").fetchone()[0] == 2
+
+
+def test_chunks_land_in_one_transaction(con):
+    bad = rows([1, 2, 3, 4])
+    # the last chunk breaks a NOT NULL column: nothing of the batch may land
+    bad = bad.set_column(bad.schema.get_field_index("name"), "name", pa.array(["a", "b", "c", None]))
+    with pytest.raises(duckdb.Error):
+        upsert_products(con, bad, chunk_rows=2)
+    assert con.execute("SELECT count(*) FROM products").fetchone()[0] == 0
+
+
+def test_the_payload_hash_tells_null_from_empty(con):
+    with_null = rows([1])
+    empty = rows([2])
+    empty = empty.set_column(empty.schema.get_field_index("brand_name"), "brand_name", pa.array([""]))
+    upsert_products(con, with_null)
+    upsert_products(con, empty)
+    hashes = {row[0] for row in con.execute("SELECT payload_hash FROM products").fetchall()}
+    assert len(hashes) == 2
