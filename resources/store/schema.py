@@ -103,6 +103,32 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        2,
+        # Packages record what built them (so a changed template or setting finds its stale
+        # packages) and their pictures' perceptual hashes (for the repeated-pictures report).
+        """
+        ALTER TABLE packages ADD COLUMN template_name VARCHAR;
+        ALTER TABLE packages ADD COLUMN template_version VARCHAR;
+        ALTER TABLE packages ADD COLUMN settings_hash VARCHAR;
+        ALTER TABLE packages ADD COLUMN image_count INTEGER;
+        ALTER TABLE packages ADD COLUMN keyframe_count INTEGER;
+        ALTER TABLE packages ADD COLUMN video_status VARCHAR;
+        ALTER TABLE packages ADD COLUMN video_error VARCHAR;
+        CREATE TABLE package_images (
+            origin_product_no BIGINT NOT NULL,
+            variant VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,          -- images/01.jpg, keyframes/01.jpg
+            sha256 VARCHAR NOT NULL,        -- of the normalized picture
+            phash VARCHAR NOT NULL,         -- 64-bit perceptual hash, hex
+            source_url VARCHAR,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            PRIMARY KEY (origin_product_no, variant, file)
+        );
+        """,
+    ),
 )
 
 
