@@ -85,7 +85,7 @@ class CommerceApiClient:
         # Images come from the CDN: no token, no API rate limit, so a client of their own.
         self._images = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=True)
         self.pacers = {
-            api: Pacer(api, rate=initial_rate_per_second, safety=pacing_safety, sleep=sleep) for api in APIS
+            api: Pacer(api, rate=initial_rate_per_second, safety=pacing_safety) for api in APIS
         }
         self.stats = CallStats()
         self.tokens = TokenCache(self._request_token, refresh_margin_seconds=token_refresh_margin_seconds)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -55,11 +56,12 @@ def floor_seconds(calls: int, replenish_rate: float, burst_capacity: float) -> f
 
 
 class Pacer:
-    """A reservation-based token bucket: each caller is given its own departure time.
+    """A token bucket whose waiters queue in order, first come first served.
 
-    `acquire()` takes a token if one is there, otherwise reserves the next one (the bucket goes
-    negative) and sleeps until it is due. Reservations keep callers in order and make the
-    spacing exact, instead of many threads waking up together and racing for one token.
+    Only the caller at the head of the queue waits for a token, sleeping exactly until one is
+    due at the current rate; when it leaves it wakes the next. When the server's advertised rate
+    changes, the head is woken to recompute its wait, so a queue built at a fast rate drains at
+    the new, slower one instead of firing on the old schedule.
     """
 
     def __init__(
@@ -70,15 +72,16 @@ class Pacer:
         burst: float | None = None,
         safety: float = DEFAULT_SAFETY,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        wait: Callable[[threading.Event, float], object] | None = None,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"pacing rate for {api} must be positive, got {rate}")
         self.api = api
         self.safety = safety
         self._clock = clock
-        self._sleep = sleep
+        self._wait = wait or (lambda event, timeout: event.wait(timeout))
         self._lock = threading.Lock()
+        self._queue: deque[threading.Event] = deque()
         self._advertised_rate = rate
         self._rate = rate * safety
         # Keep one token of the burst in hand: latency jitter can land two requests in the
@@ -86,7 +89,6 @@ class Pacer:
         self._capacity = max((burst if burst is not None else 2 * rate) - 1, 1.0)
         self._tokens = self._capacity
         self._updated = clock()
-        self._generation = 0  # bumped when the rate drops, to re-time sleeping reservations
         self.total_wait_seconds = 0.0
 
     @property
@@ -112,50 +114,54 @@ class Pacer:
             self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
             self._updated = now
 
-    def acquire(self) -> float:
-        """Block until this caller may send; return the seconds spent waiting.
+    def _wake_head(self) -> None:
+        if self._queue:
+            self._queue[0].set()
 
-        A caller sleeping on a reservation when the rate drops gives its token back and queues
-        again at the new rate, rather than sending on a schedule the server no longer honours.
-        """
-        waited = 0.0
+    def acquire(self) -> float:
+        """Block until this caller may send; return the seconds spent waiting."""
+        turn = threading.Event()
+        started = self._clock()
+        with self._lock:
+            self._queue.append(turn)
+            if self._queue[0] is turn:
+                turn.set()
         while True:
+            if not turn.is_set():
+                self._wait(turn, None)  # behind others: the one ahead wakes us when it leaves
             with self._lock:
                 now = self._clock()
                 self._refill(now)
-                self._tokens -= 1.0
-                wait = 0.0 if self._tokens >= 0 else -self._tokens / self._rate
-                generation = self._generation
-            if wait <= 0:
-                break
-            self._sleep(wait)
-            waited += wait
-            with self._lock:
-                if generation == self._generation:
-                    break
-                self._tokens += 1.0  # the reservation was made at a rate that no longer holds
-        if waited:
-            with self._lock:
-                self.total_wait_seconds += waited
-        return waited
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    self._queue.popleft()
+                    self._wake_head()
+                    waited = now - started
+                    self.total_wait_seconds += waited
+                    return waited
+                due_in = (1.0 - self._tokens) / self._rate
+                turn.clear()
+            # Head of the queue: sleep until a token is due, or until observe() changes the rate.
+            self._wait(turn, due_in)
+            turn.set()
 
     def observe(self, limit: AdvertisedLimit) -> None:
         """Follow the rate and burst the server advertises; never hold more than it has left."""
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if limit.replenish_rate != self._advertised_rate:
-                if limit.replenish_rate < self._advertised_rate:
-                    self._generation += 1
+            rate_changed = limit.replenish_rate != self._advertised_rate
+            if rate_changed:
                 self._advertised_rate = limit.replenish_rate
                 self._rate = limit.replenish_rate * self.safety
             self._capacity = max(limit.burst_capacity - 1, 1.0)
-            if self._tokens > self._capacity:
-                self._tokens = self._capacity
+            self._tokens = min(self._tokens, self._capacity)
             if limit.remaining is not None and self._tokens > limit.remaining:
                 # Someone else spends from the same bucket (another process of this app), or
                 # our clock drifted: trust the server.
                 self._tokens = limit.remaining
+            if rate_changed:
+                self._wake_head()
 
     def penalize(self) -> None:
         """After a 429 the server's bucket is empty: stop spending until it refills, and keep a
@@ -163,7 +169,6 @@ class Pacer:
         with self._lock:
             now = self._clock()
             self._refill(now)
-            if self._tokens > 0:
-                self._tokens = 0.0
+            self._tokens = min(self._tokens, 0.0)
             self.safety = max(MIN_SAFETY, self.safety - SAFETY_STEP_ON_429)
             self._rate = self._advertised_rate * self.safety

@@ -1,4 +1,5 @@
 import threading
+import time
 
 from resources.commerce_api.rate_limit import AdvertisedLimit, Pacer
 
@@ -15,10 +16,16 @@ class FakeClock:
         with self.lock:
             self.now += seconds
 
+    def wait(self, event, timeout):
+        """Event.wait on the fake clock: a timeout passes instantly."""
+        if timeout:
+            self.sleep(timeout)
+        return event.is_set()
+
 
 def test_pacer_spends_the_burst_then_spaces_calls_at_the_safe_rate():
     clock = FakeClock()
-    pacer = Pacer("detail", rate=2.0, safety=1.0, clock=clock, sleep=clock.sleep)
+    pacer = Pacer("detail", rate=2.0, safety=1.0, clock=clock, wait=clock.wait)
     waits = [pacer.acquire() for _ in range(7)]
     # burst 4, one kept in hand -> 3 immediate, then one every 0.5 s
     assert waits[:3] == [0, 0, 0]
@@ -27,7 +34,7 @@ def test_pacer_spends_the_burst_then_spaces_calls_at_the_safe_rate():
 
 def test_pacer_follows_an_advertised_rate_change():
     clock = FakeClock()
-    pacer = Pacer("detail", rate=2.0, safety=0.9, clock=clock, sleep=clock.sleep)
+    pacer = Pacer("detail", rate=2.0, safety=0.9, clock=clock, wait=clock.wait)
     pacer.observe(AdvertisedLimit(replenish_rate=10.0, burst_capacity=20.0, remaining=19.0))
     assert abs(pacer.rate - 9.0) < 1e-9
     assert pacer.capacity == 19.0
@@ -39,7 +46,7 @@ def test_pacer_follows_an_advertised_rate_change():
 
 def test_penalize_empties_the_bucket():
     clock = FakeClock()
-    pacer = Pacer("search", rate=5.0, safety=1.0, clock=clock, sleep=clock.sleep)
+    pacer = Pacer("search", rate=5.0, safety=1.0, clock=clock, wait=clock.wait)
     pacer.penalize()
     assert pacer.acquire() > 0
 
@@ -56,7 +63,7 @@ def test_advertised_limit_parses_gateway_headers_and_ignores_missing_ones():
 
 def test_a_429_widens_the_safety_margin():
     clock = FakeClock()
-    pacer = Pacer("detail", rate=10.0, safety=0.99, clock=clock, sleep=clock.sleep)
+    pacer = Pacer("detail", rate=10.0, safety=0.99, clock=clock, wait=clock.wait)
     pacer.penalize()
     assert abs(pacer.rate - 9.7) < 1e-9
     for _ in range(10):
@@ -64,21 +71,46 @@ def test_a_429_widens_the_safety_margin():
     assert abs(pacer.rate - 9.0) < 1e-9  # never below 90% of the advertised rate
 
 
-def test_a_reservation_made_before_a_rate_drop_is_re_timed_at_the_new_rate():
+def test_the_head_of_the_queue_re_times_its_wait_when_the_rate_drops():
     clock = FakeClock()
-    pacer = Pacer("detail", rate=10.0, burst=2.0, safety=1.0, clock=clock)
+    pacer = Pacer("detail", rate=10.0, burst=2.0, safety=1.0, clock=clock, wait=clock.wait)
     pacer.acquire()  # the one token of the burst in hand is spent
-    sleeps = []
+    waits = []
 
-    def sleep(seconds):
-        sleeps.append(seconds)
-        if len(sleeps) == 1:
-            # while this caller sleeps on its 0.1 s reservation, the server halves to 1 req/s
+    def wait(event, timeout):
+        waits.append(timeout)
+        if len(waits) == 1:
+            # while the head waits its 0.1 s, the server halves to 1 req/s and says it is empty
             pacer.observe(AdvertisedLimit(replenish_rate=1.0, burst_capacity=2.0, remaining=0.0))
-        clock.sleep(seconds)
+            return True  # woken early by the rate change
+        return clock.wait(event, timeout)
 
-    pacer._sleep = sleep
+    pacer._wait = wait
     waited = pacer.acquire()
-    assert abs(sleeps[0] - 0.1) < 1e-9
-    assert len(sleeps) == 2  # it queued again instead of sending on the old schedule
-    assert waited > 0.9
+    assert abs(waits[0] - 0.1) < 1e-9
+    assert abs(waits[1] - 1.0) < 1e-9  # recomputed at the new rate from an empty bucket
+    assert abs(waited - 1.0) < 1e-6
+
+
+def test_waiters_leave_in_arrival_order_spaced_at_the_rate():
+    pacer = Pacer("detail", rate=50.0, burst=2.0, safety=1.0)
+    pacer.acquire()
+    departures = []
+    lock = threading.Lock()
+
+    def call(index):
+        pacer.acquire()
+        with lock:
+            departures.append((time.monotonic(), index))
+
+    threads = []
+    for index in range(6):
+        thread = threading.Thread(target=call, args=(index,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.002)  # arrive in index order
+    for thread in threads:
+        thread.join()
+    assert [index for _, index in departures] == list(range(6))
+    gaps = [b[0] - a[0] for a, b in zip(departures, departures[1:])]
+    assert min(gaps) > 0.015  # 1/50 s apart, give or take scheduling
