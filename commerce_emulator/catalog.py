@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .kst import kst_midnight_ms, now_ms
+from .seller_quirks import quirks_at
 from .vocabulary import BRANDS, CATEGORIES, GENERIC_TAGS, MANUFACTURER_FORMS, NAME_PREFIXES, TAG_CODES, CategoryWords
 
 # Generated dates fall in the 30 days before this instant, whatever today's date is,
@@ -63,6 +64,8 @@ class Product:
     naver_shopping_registration: bool
     reg_date_ms: int
     modified_date_ms: int
+    hostile_detail: bool = False  # detailContent carries scripts, handlers and iframes (seller_quirks)
+    video: str | None = None  # "ok", "broken" or "missing" when the detail embeds a video
 
     @property
     def is_deleted(self) -> bool:
@@ -240,6 +243,12 @@ def _generate(size: int, seed: int) -> list[Product]:
         tag_texts = rng.sample(category.tags + GENERIC_TAGS, rng.randint(0, 5))
         reg_date_ms = CATALOG_EPOCH_MS - rng.randrange(_THIRTY_DAYS_MS)
         modified_date_ms = reg_date_ms + rng.randrange(CATALOG_EPOCH_MS - reg_date_ms)
+        # Drawn from the position, not from rng, so the rest of the catalog stays as it was.
+        quirks = quirks_at(index)
+        if quirks.name is not None:
+            name = quirks.name
+        if quirks.seller_management_code is not None:
+            seller_management_code = quirks.seller_management_code
 
         products.append(
             Product(
@@ -262,6 +271,8 @@ def _generate(size: int, seed: int) -> list[Product]:
                 naver_shopping_registration=rng.random() < 0.9,
                 reg_date_ms=reg_date_ms,
                 modified_date_ms=modified_date_ms,
+                hostile_detail=quirks.hostile_detail,
+                video=quirks.video,
             )
         )
     return products

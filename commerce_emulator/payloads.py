@@ -8,12 +8,18 @@ import random
 from .catalog import ChannelListing, Product
 from .kst import iso_kst_from_ms
 from .search import SearchPage
+from .seller_quirks import HOSTILE_DETAIL_HTML
 from .vocabulary import BODY_SENTENCES, CLOSING_SENTENCES, INTRO_SENTENCES
 
 
 def image_url(root_url: str, origin_product_no: int, number: int) -> str:
     """Absolute URL of a product image; number 1 is the representative image."""
     return f"{root_url}/images/{origin_product_no}/{number}.jpg"
+
+
+def video_url(root_url: str, origin_product_no: int) -> str:
+    """Absolute URL of a product's video (the detail page embeds it; the API has no video field)."""
+    return f"{root_url}/videos/{origin_product_no}.mp4"
 
 
 def search_response(page: SearchPage, root_url: str) -> dict:
@@ -102,7 +108,8 @@ def detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
 
 
 def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
-    """Seller-written HTML: paragraphs, bold text, the product's images and a spec table.
+    """Seller-written HTML: paragraphs, bold text, the product's images, a spec table, and for some
+    products an embedded video or hostile markup (see seller_quirks).
 
     Generated from the catalog seed and product number, so it is the same on every call.
     """
@@ -127,6 +134,11 @@ def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
         ("원산지", product.category.origin),
         ("보관방법", product.category.storage),
     )
+    if product.video is not None:
+        url = video_url(root_url, number)
+        parts.append(f'<p><video controls width="640" src="{url}"><source src="{url}" type="video/mp4"></video></p>')
+    if product.hostile_detail:
+        parts.append(HOSTILE_DETAIL_HTML)
     rows = "".join(f"<tr><th>{label}</th><td>{html.escape(value)}</td></tr>" for label, value in specs)
     parts.append(f'<table border="1"><tbody>{rows}</tbody></table>')
     parts.append(f"<p><b>{rng.choice(CLOSING_SENTENCES)}</b></p>")

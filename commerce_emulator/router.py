@@ -10,7 +10,9 @@ from .control import ControlApi
 from .gateway import Gateway
 from .images import render_product_image
 from .replies import Reply, json_reply
+from .seller_quirks import VIDEO_BROKEN, VIDEO_OK
 from .stats import EmulatorStats
+from .videos import render_broken_video, render_product_video
 
 API_PREFIX = "/external"
 CONTROL_PREFIX = "/_emulator/"
@@ -19,6 +21,7 @@ _TOKEN_PATH = f"{API_PREFIX}/v1/oauth2/token"
 _SEARCH_PATH = f"{API_PREFIX}/v1/products/search"
 _DETAIL_PATH = re.compile(rf"{API_PREFIX}/v2/products/origin-products/([^/]+)")
 _IMAGE_PATH = re.compile(r"/images/(\d+)/(\d+)\.jpg")
+_VIDEO_PATH = re.compile(r"/videos/(\d+)\.mp4")
 
 
 class Router:
@@ -36,6 +39,9 @@ class Router:
         image = _IMAGE_PATH.fullmatch(path)
         if image is not None and method == "GET":
             return self._image(int(image.group(1)), int(image.group(2)))
+        video = _VIDEO_PATH.fullmatch(path)
+        if video is not None and method == "GET":
+            return self._video(int(video.group(1)))
         return json_reply(404, {"error": f"nothing at {method} {path}"})
 
     def _api(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
@@ -56,3 +62,17 @@ class Router:
         self._stats.record_image_served()
         jpeg = render_product_image(self._catalog.seed, origin_product_no, number)
         return Reply(200, jpeg, [("Cache-Control", "public, max-age=86400")], content_type="image/jpeg")
+
+    def _video(self, origin_product_no: int) -> Reply:
+        """Videos sit on the CDN too. A broken one is served whole-looking (200) but cut short;
+        a missing one is a 404, as when the seller deleted it after writing the page."""
+        product = self._catalog.get(origin_product_no)
+        if product is None or product.video not in (VIDEO_OK, VIDEO_BROKEN):
+            return json_reply(404, {"error": f"no video for product {origin_product_no}"})
+        self._stats.record_video_served()
+        seed = self._catalog.seed
+        if product.video == VIDEO_OK:
+            data = render_product_video(seed, origin_product_no)
+        else:
+            data = render_broken_video(seed, origin_product_no)
+        return Reply(200, data, [("Cache-Control", "public, max-age=86400")], content_type="video/mp4")

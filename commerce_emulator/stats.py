@@ -19,6 +19,7 @@ class EmulatorStats:
             self._faults: Counter[str] = Counter()
             self._tokens_issued = 0
             self._images_served = 0
+            self._videos_served = 0
             self._rate_limited = 0
             self._quota_limited = 0
 
@@ -39,6 +40,10 @@ class EmulatorStats:
         with self._lock:
             self._images_served += 1
 
+    def record_video_served(self) -> None:
+        with self._lock:
+            self._videos_served += 1
+
     def record_rate_limited(self) -> None:
         with self._lock:
             self._rate_limited += 1
@@ -53,6 +58,7 @@ class EmulatorStats:
                 "requests": {api: dict(counts) for api, counts in self._responses.items()},
                 "token_issued": self._tokens_issued,
                 "images_served": self._images_served,
+                "videos_served": self._videos_served,
                 "rate_limited": self._rate_limited,
                 "quota_limited": self._quota_limited,
                 "faults": dict(self._faults),
