@@ -1,5 +1,14 @@
-"""The content_packages asset: a Naver Blog package for every product waiting in the refresh queue."""
+"""The content_packages asset: a Naver Blog package for every product waiting in the refresh queue,
+and for every package a changed template or setting made stale.
 
+A package per product and variant: post.html (inline styles, upload placeholders, the advertising
+disclosure), preview.html, meta.json, images/NN.jpg, keyframes/NN.jpg from the product video,
+package.zip and unique-pack.zip. After the run, index.html (the gallery) and repeats.json (pictures
+that look alike across packages) at the top of PACKAGES_DIR are refreshed.
+"""
+
+import hashlib
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
@@ -7,25 +16,51 @@ from typing import Optional
 import dagster as dg
 import pyarrow as pa
 
+from resources import package_records
 from resources.commerce_api import CommerceApiResource, percentile
+from resources.package_records import PackageRecord, PictureRecord
 from resources.package_writer import PackageWriter
 from resources.store import DuckDBStore, refresh_queue
 
-from .packaging import DEFAULT_DISCLOSURE, PackageProduct, PackageRenderer, package_files
+from .image_normalization import NormalizeSettings
+from .image_pool import ImagePool
+from .keyframes import DEFAULT_KEYFRAMES
+from .package_builder import DEFAULT_VIDEO_MAX_BYTES, VIDEO_BROKEN, VIDEO_MISSING, BuildOutcome, PackageBuilder
+from .package_gallery import render_gallery, render_repeats_json, repeats_report
+from .package_zip import DEFAULT_DEFLATE_LEVEL
+from .packaging import DEFAULT_DISCLOSURE, PackageProduct, PackageRenderer, PackageSettings, TemplateSet
+from .perceptual_hash import DEFAULT_MAX_DISTANCE, HashedImage, find_repeats
 from .settings import GROUP, POOL
 
 
 class PackagesConfig(dg.Config):
-    variant: str = "default"
-    disclosure: str = DEFAULT_DISCLOSURE
+    variants: list[str] = ["default"]  # templates/<variant>.html.j2: default, review, intro, ...
+    ab_split: bool = False  # True: each product gets one of `variants`, by a stable hash of its number
+    disclosure: str = DEFAULT_DISCLOSURE  # the 경제적 이해관계 표시 at the top of every post
+    templates_dir: Optional[str] = None  # searched before the project's templates
+    image_max_width: int = NormalizeSettings.max_width
+    image_quality: int = NormalizeSettings.quality
+    keyframes: int = DEFAULT_KEYFRAMES  # per product video; 0 skips videos
+    zip_deflate_level: int = DEFAULT_DEFLATE_LEVEL  # HTML and JSON; pictures are stored
+    image_workers: int = 4  # packages built at once (threads: plan, zip, write)
+    download_threads: int = 8  # picture downloads at once, across packages
+    image_processes: Optional[int] = None  # processes for image and video work; default: CPU count
+    images_in_flight: int = 16  # pictures downloaded but not yet in the cache, at most
+    video_max_bytes: int = DEFAULT_VIDEO_MAX_BYTES
+    repeat_max_distance: int = DEFAULT_MAX_DISTANCE  # perceptual-hash bits for "the same picture"
     max_items: Optional[int] = None
-    image_workers: int = 8
     max_attempts: int = 3
     max_error_ratio: float = 0.2
 
 
+def variant_for(origin_product_no: int, variants: list[str]) -> str:
+    """A/B assignment that never changes for a product while the variant list stays the same."""
+    digest = hashlib.sha256(f"ab:{origin_product_no}".encode()).digest()
+    return variants[int.from_bytes(digest[:4], "big") % len(variants)]
+
+
 @dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"}, pool=POOL,
-          description="A Naver Blog package (post.html, meta.json, images) per queued product.")
+          description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product.")
 def content_packages(
     context: dg.AssetExecutionContext,
     config: PackagesConfig,
@@ -34,92 +69,242 @@ def content_packages(
     package_writer: PackageWriter,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    renderer = PackageRenderer(disclosure=config.disclosure)
-    client = commerce_api.get_client()
+    templates = TemplateSet(config.templates_dir)  # loaded once per run
+    settings = PackageSettings(
+        disclosure=config.disclosure,
+        image=NormalizeSettings(max_width=config.image_max_width, quality=config.image_quality),
+        keyframes=config.keyframes,
+        zip_deflate_level=config.zip_deflate_level,
+    )
+    if not config.variants:
+        raise dg.Failure("config.variants must name at least one template variant")
+    for variant in config.variants:
+        templates.get(variant)  # an unknown variant fails the run before anything is claimed
+
+    def variants_of(number: int) -> list[str]:
+        return [variant_for(number, config.variants)] if config.ab_split else list(config.variants)
+
+    swept = package_writer.sweep()  # what a killed run left half-written
+    if swept.staging_removed or swept.orphan_builds_removed or swept.cache_entries_removed:
+        context.log.info(f"swept leftovers of an interrupted run: {swept}")
+
     with store.connect() as catalog:
         items = refresh_queue.claim(catalog.con, limit=config.max_items, max_attempts=config.max_attempts)
-        products: dict[int, PackageProduct] = {}
-        if items:
-            columns = PackageProduct.columns()
-            catalog.con.register("claimed", _numbers_table([item.origin_product_no for item in items]))
-            rows = catalog.con.execute(
-                f"SELECT {', '.join(columns)} FROM products JOIN claimed USING (origin_product_no)"  # noqa: S608
-            ).fetchall()
-            catalog.con.unregister("claimed")
-            products = {row[0]: PackageProduct(*row) for row in rows}
+        claimed = {item.origin_product_no for item in items}
+        stale = _stale_packages(catalog.con, templates, settings, variants_of, claimed)
+        numbers = sorted(claimed | {number for number, _ in stale})
+        products = _load_products(catalog.con, numbers)
 
-    def build(item: refresh_queue.QueueItem):  # noqa: ANN202
-        build_started = time.perf_counter()
-        product = products.get(item.origin_product_no)
-        if product is None:
-            raise LookupError(f"originProductNo {item.origin_product_no} is queued but not in products")
-        rendered = renderer.render(product, config.variant)
-        if package_writer.is_current(product.origin_product_no, config.variant, rendered.content_hash):
-            write = package_writer.write(product.origin_product_no, config.variant, rendered.content_hash, {})
-        else:
-            images = [client.fetch_image(image.source_url) for image in rendered.images]
-            write = package_writer.write(
-                product.origin_product_no, config.variant, rendered.content_hash, package_files(rendered, images)
-            )
-        return rendered, write, time.perf_counter() - build_started
+    jobs: list[tuple[int, str]] = [(item.origin_product_no, v) for item in items for v in variants_of(item.origin_product_no)]
+    jobs += sorted(stale)
+    renderer = PackageRenderer(templates, settings)
+    cache = package_writer.image_cache()
+    client = commerce_api.get_client()
 
-    done: list[refresh_queue.QueueItem] = []
-    failed: list[tuple[refresh_queue.QueueItem, str]] = []
-    recorded: list[tuple] = []
-    build_seconds: list[float] = []
-    bytes_written = built = unchanged = 0
-    with ThreadPoolExecutor(max_workers=config.image_workers, thread_name_prefix="package") as pool:
-        futures = {pool.submit(build, item): item for item in items}
-        for index, (future, item) in enumerate(futures.items(), start=1):
-            try:
-                rendered, write, seconds = future.result()
-            except Exception as exc:  # one bad product never fails the batch; it is recorded
-                failed.append((item, f"{type(exc).__name__}: {exc}"))
-                context.log.warning(f"package for originProductNo {item.origin_product_no} failed: {exc}")
-                continue
-            build_seconds.append(seconds)
-            done.append(item)
-            if write.written:
-                built += 1
-                bytes_written += write.bytes_written
-                recorded.append((item.origin_product_no, config.variant, str(write.path), rendered.content_hash,
-                                 write.size_bytes))
-            else:
-                unchanged += 1
-            if index % 200 == 0:
-                context.log.info(f"packages: {index}/{len(items)} done")
+    outcomes: list[BuildOutcome] = []
+    failures: dict[int, str] = {}
+    with ImagePool(config.image_processes, config.images_in_flight) as pool, \
+            ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
+        builder = PackageBuilder(renderer, package_writer, cache, client.fetch_image, pool, downloads,
+                                 video_max_bytes=config.video_max_bytes)
+
+        def build(job: tuple[int, str]) -> BuildOutcome:
+            number, variant = job
+            product = products.get(number)
+            if product is None:
+                raise LookupError(f"originProductNo {number} is queued but not in products")
+            return builder.build(product, variant)
+
+        with ThreadPoolExecutor(max_workers=max(1, config.image_workers), thread_name_prefix="package") as threads:
+            futures = {threads.submit(build, job): job for job in jobs}
+            for index, (future, (number, variant)) in enumerate(futures.items(), start=1):
+                try:
+                    outcomes.append(future.result())
+                except Exception as exc:  # one bad product never fails the batch; it is recorded
+                    failures[number] = f"{variant}: {type(exc).__name__}: {exc}"
+                    context.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
+                if index % 200 == 0:
+                    context.log.info(f"packages: {index}/{len(jobs)} done")
+        processes_started = pool.started
+
+    done = [item for item in items if item.origin_product_no not in failures]
+    failed = [(item, failures[item.origin_product_no]) for item in items if item.origin_product_no in failures]
+    built = [outcome for outcome in outcomes if not outcome.unchanged]
+    unchanged = [outcome for outcome in outcomes if outcome.unchanged]
 
     with store.connect() as catalog:
+        # Unchanged packages normally have their row; one the store lost is recorded from its meta.json.
+        recorded = package_records.recorded_keys(catalog.con, [(o.plan.origin_product_no, o.plan.variant)
+                                                               for o in unchanged])
+        unrecorded = [o for o in unchanged if (o.plan.origin_product_no, o.plan.variant) not in recorded]
+        packages = [_package_record(o, package_writer) for o in built + unrecorded]
+        pictures = [picture for o in built for picture in _picture_records(o)]
+        pictures += [picture for o in unrecorded for picture in _pictures_from_meta(o, package_writer)]
         catalog.con.execute("BEGIN TRANSACTION")
-        if recorded:
-            catalog.con.executemany(
-                "INSERT OR REPLACE INTO packages VALUES (?, ?, ?, ?, ?, now())", [list(row) for row in recorded]
-            )
+        package_records.record_packages(catalog.con, packages, pictures)
         refresh_queue.finish(catalog.con, done, failed)
         catalog.con.execute("COMMIT")
         package_rows = catalog.count("packages")
 
+        gallery_bytes_written = gallery_seconds = 0.0
+        repeat_count = 0
+        if built or failed or unrecorded or not (package_writer.root / "index.html").exists():
+            gallery_started = time.perf_counter()
+            hashes = [HashedImage(*row) for row in package_records.picture_hashes(catalog.con)]
+            repeats = find_repeats(hashes, config.repeat_max_distance)
+            repeat_count = len({(r.image.origin_product_no, r.image.variant, r.image.file) for r in repeats})
+            gallery_bytes_written += package_writer.write_root_file(
+                "repeats.json", render_repeats_json(repeats_report(repeats, config.repeat_max_distance)))
+            gallery_bytes_written += package_writer.write_root_file(
+                "index.html", render_gallery(package_records.gallery_rows(catalog.con), repeats))
+            gallery_seconds = time.perf_counter() - gallery_started
+
+    build_seconds = [o.seconds for o in outcomes]
+    timings = [o.timings for o in built]
+    sizes = [o.write.size_bytes for o in built]
+    videos = [o.video for o in built if o.video is not None]
+    bytes_written = sum(o.write.bytes_written for o in built) + cache.bytes_written + int(gallery_bytes_written)
     metadata = {
         "dagster/row_count": package_rows,
         "packages_claimed": len(items),
-        "packages_built": built,
-        "packages_unchanged": unchanged,
-        "packages_failed": len(failed),
+        "packages_stale": len(stale),
+        "packages_built": len(built),
+        "packages_unchanged": len(unchanged),
+        "packages_failed": len(failures),
         "package_build_p50_seconds": _round(percentile(build_seconds, 50)),
         "package_build_p95_seconds": _round(percentile(build_seconds, 95)),
+        "package_build_seconds": {"p50": _round(percentile(build_seconds, 50)),
+                                  "p95": _round(percentile(build_seconds, 95))},
         "bytes_written": bytes_written,
-        "template_version": renderer.template_version,
+        "package_size_bytes": sum(sizes),
+        "package_size_p50_bytes": _percentile_int(sizes, 50),
+        "image_download_seconds": _total(t.download_seconds for t in timings),
+        "image_normalize_seconds": _total(t.normalize_seconds for t in timings),
+        "image_hash_seconds": _total(t.hash_seconds for t in timings),
+        "image_copy_seconds": _total(t.copy_seconds for t in timings),
+        "keyframe_extract_seconds": _total(t.keyframe_seconds for t in timings),
+        "zip_seconds": _total(t.zip_seconds for t in timings),
+        "gallery_seconds": round(gallery_seconds, 4),
+        "images_downloaded": sum(t.images_downloaded for t in timings),
+        "images_normalized": sum(t.images_normalized for t in timings),
+        "images_from_cache": sum(t.images_cached for t in timings),
+        "videos_with_keyframes": sum(1 for v in videos if v.keyframes),
+        "videos_broken": sum(1 for v in videos if v.status == VIDEO_BROKEN),
+        "videos_missing": sum(1 for v in videos if v.status == VIDEO_MISSING),
+        "repeated_pictures": repeat_count,
+        "image_processes_started": processes_started,
+        "variants": list(config.variants),
+        "template_versions": {v: templates.get(v).version for v in config.variants},
+        "template_version": templates.get(config.variants[0]).version,
+        "settings_hash": settings.fingerprint,
         "packages_dir": str(package_writer.root),
+        "gallery": str(package_writer.root / "index.html"),
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    if items and len(failed) / len(items) > config.max_error_ratio:
-        raise dg.Failure(description=f"{len(failed)} of {len(items)} packages failed", metadata=metadata)
+    if failures:
+        metadata["failed_examples"] = dg.MetadataValue.json(dict(list(failures.items())[:10]))
+    if jobs and len(failures) / len(jobs) > config.max_error_ratio:
+        raise dg.Failure(description=f"{len(failures)} of {len(jobs)} packages failed", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _stale_packages(con, templates: TemplateSet, settings: PackageSettings, variants_of,  # noqa: ANN001
+                    claimed: set[int]) -> set[tuple[int, str]]:
+    """(product, variant) pairs of packaged live products whose package for a wanted variant is
+    missing or was built by another template version or other settings. Claimed products are
+    built anyway."""
+    built = package_records.packages_of_live_products(con)
+    by_product: dict[int, dict[str, package_records.BuiltPackage]] = {}
+    for package in built:
+        by_product.setdefault(package.origin_product_no, {})[package.variant] = package
+    stale: set[tuple[int, str]] = set()
+    for number, packages in by_product.items():
+        if number in claimed:
+            continue
+        for variant in variants_of(number):
+            package = packages.get(variant)
+            if (package is None or package.template_version != templates.get(variant).version
+                    or package.settings_hash != settings.fingerprint):
+                stale.add((number, variant))
+    return stale
+
+
+def _load_products(con, numbers: list[int]) -> dict[int, PackageProduct]:  # noqa: ANN001
+    if not numbers:
+        return {}
+    columns = PackageProduct.columns()
+    con.register("wanted_products", pa.table({"origin_product_no": pa.array(numbers, pa.int64())}))
+    try:
+        rows = con.execute(
+            f"SELECT {', '.join(columns)} FROM products JOIN wanted_products USING (origin_product_no)"  # noqa: S608
+        ).fetchall()
+    finally:
+        con.unregister("wanted_products")
+    return {row[0]: PackageProduct(*row) for row in rows}
+
+
+def _package_record(outcome: BuildOutcome, writer: PackageWriter) -> PackageRecord:
+    plan, video = outcome.plan, outcome.video
+    keyframes = len(video.keyframes) if video else 0
+    if outcome.unchanged:  # recorded again after the store lost its row: read what the package says
+        meta = _read_meta(outcome, writer)
+        video_meta = meta.get("video") or {}
+        keyframes = len(meta.get("keyframes", []))
+        video_status, video_error = video_meta.get("status"), video_meta.get("error")
+    else:
+        video_status, video_error = (video.status, video.error) if video else (None, None)
+    return PackageRecord(
+        origin_product_no=plan.origin_product_no,
+        variant=plan.variant,
+        path=str(outcome.write.path),
+        content_hash=plan.content_hash,
+        size_bytes=outcome.write.size_bytes,
+        template_name=plan.template.name,
+        template_version=plan.template.version,
+        settings_hash=plan.settings.fingerprint,
+        image_count=len(plan.images),
+        keyframe_count=keyframes,
+        video_status=video_status,
+        video_error=video_error,
+    )
+
+
+def _picture_records(outcome: BuildOutcome) -> list[PictureRecord]:
+    plan = outcome.plan
+    records = [
+        PictureRecord(plan.origin_product_no, plan.variant, image.file, cached.info.sha256, cached.info.phash, url,
+                      cached.info.width, cached.info.height, cached.info.size_bytes)
+        for image, url, cached in zip(plan.images, plan.image_urls, outcome.images, strict=True)
+    ]
+    for number, frame in enumerate(outcome.video.keyframes if outcome.video else (), start=1):
+        records.append(PictureRecord(plan.origin_product_no, plan.variant, f"keyframes/{number:02d}.jpg",
+                                     frame.info.sha256, frame.info.phash, outcome.video.source_url,  # type: ignore[union-attr]
+                                     frame.info.width, frame.info.height, frame.info.size_bytes))
+    return records
+
+
+def _pictures_from_meta(outcome: BuildOutcome, writer: PackageWriter) -> list[PictureRecord]:
+    meta = _read_meta(outcome, writer)
+    plan = outcome.plan
+    return [
+        PictureRecord(plan.origin_product_no, plan.variant, entry["file"], entry["sha256"], entry["phash"],
+                      entry.get("sourceUrl"), entry["width"], entry["height"], entry["sizeBytes"])
+        for entry in meta.get("images", []) + meta.get("keyframes", [])
+    ]
+
+
+def _read_meta(outcome: BuildOutcome, writer: PackageWriter) -> dict:
+    return json.loads(writer.read_file(outcome.plan.origin_product_no, outcome.plan.variant, "meta.json"))
 
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _numbers_table(numbers: list[int]) -> pa.Table:
-    return pa.table({"origin_product_no": pa.array(numbers, pa.int64())})
+def _total(values) -> float:  # noqa: ANN001
+    return round(sum(values), 4)
+
+
+def _percentile_int(values: list[int], q: float) -> int | None:
+    value = percentile([float(v) for v in values], q)
+    return None if value is None else int(value)

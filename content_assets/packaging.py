@@ -1,27 +1,41 @@
-"""What goes into a content package: the rendered post, its meta, the image list, a content hash.
+"""What goes into a content package: the rendered post, its preview, its meta, and a content hash.
 
-Rendering needs no network: the content hash is known before any image is downloaded, so an
-unchanged package costs one render and one hash, and nothing is fetched or written.
+Planning needs no network: the content hash covers the product, the variant's templates and the
+package settings, so it is known before any image is downloaded, and an unchanged package costs
+one render and one hash; nothing is fetched or written. Once the pictures are ready, the post is
+rendered again with them (a broken video drops its keyframes) and the meta gains their hashes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import nh3
+import jinja2.meta
 from markupsafe import Markup
 
+from .image_normalization import NormalizeSettings
+from .keyframes import DEFAULT_KEYFRAMES
+from .package_zip import DEFAULT_DEFLATE_LEVEL
+from .seller_html import find_video_url, sanitize_detail_html
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-POST_TEMPLATE = "post.html.j2"
+TEMPLATE_SUFFIX = ".html.j2"
+PREVIEW_TEMPLATE = "_preview.html.j2"
+DEFAULT_VARIANT = "default"
 DEFAULT_DISCLOSURE = "이 포스팅은 판매자로부터 경제적 대가를 받아 작성되었습니다. (경제적 이해관계 표시)"
-# Bump when the package's shape changes in a way the template's text does not show.
-PACKAGE_FORMAT_VERSION = "1"
+# What a placeholder in post.html looks like: "[사진 3: images/03.jpg]", "[사진 7 · 영상 장면: keyframes/01.jpg]".
+PLACEHOLDER = re.compile(r"\[사진 (\d+)(?: · 영상 장면)?: ((?:images|keyframes)/\d{2}\.jpg)\]")
+# Bump when the package's shape changes in a way the templates' text does not show (file
+# layout, meta fields, placeholder markup, zip contents).
+PACKAGE_FORMAT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -54,41 +68,190 @@ class PackageProduct:
 
 
 @dataclass(frozen=True)
-class PackageImage:
-    file: str  # path inside the package, e.g. images/01.jpg
-    source_url: str
+class PackageSettings:
+    """Everything besides the product and the templates that shapes a package's bytes."""
+
+    disclosure: str = DEFAULT_DISCLOSURE
+    image: NormalizeSettings = field(default_factory=NormalizeSettings)
+    keyframes: int = DEFAULT_KEYFRAMES
+    zip_deflate_level: int = DEFAULT_DEFLATE_LEVEL
+
+    def __post_init__(self) -> None:
+        if not self.disclosure.strip():
+            raise ValueError("the advertising disclosure must not be empty: Korean advertising rules require it")
+        if not 0 <= self.keyframes <= 20:
+            raise ValueError(f"keyframes must be 0..20, got {self.keyframes}")
+        if not 0 <= self.zip_deflate_level <= 9:
+            raise ValueError(f"zip deflate level must be 0..9, got {self.zip_deflate_level}")
+
+    @property
+    def fingerprint(self) -> str:
+        text = json.dumps(
+            [PACKAGE_FORMAT_VERSION, self.disclosure, self.image.key, self.keyframes, self.zip_deflate_level],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"imageMaxWidth": self.image.max_width, "imageQuality": self.image.quality,
+                "keyframes": self.keyframes, "zipDeflateLevel": self.zip_deflate_level}
 
 
 @dataclass(frozen=True)
-class RenderedPackage:
-    product: PackageProduct
+class PostTemplate:
     variant: str
-    post_html: str
-    meta: dict[str, Any]
-    images: tuple[PackageImage, ...]
-    content_hash: str
+    name: str  # the template file, e.g. review.html.j2
+    version: str  # hash of its source, the sources it imports, and the package format
+    template: jinja2.Template
 
 
-class PackageRenderer:
-    """Loads the template once per run and renders packages with it."""
+class TemplateSet:
+    """The post templates of a run, loaded once. Each variant is `<variant>.html.j2`; files starting
+    with `_` are shared pieces. A custom folder is searched first, then the project's templates."""
 
-    def __init__(self, *, disclosure: str = DEFAULT_DISCLOSURE, templates_dir: Path = TEMPLATES_DIR) -> None:
+    def __init__(self, templates_dir: Path | None = None) -> None:
+        folders = [Path(templates_dir)] if templates_dir else []
+        folders.append(TEMPLATES_DIR)
         self.environment = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates_dir),
+            loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
         )
-        self.template = self.environment.get_template(POST_TEMPLATE)
-        source = (templates_dir / POST_TEMPLATE).read_bytes()
-        self.template_version = hashlib.sha256(source + PACKAGE_FORMAT_VERSION.encode()).hexdigest()[:12]
-        self.disclosure = disclosure
+        self._templates: dict[str, PostTemplate] = {}
+        self.preview = self.environment.get_template(PREVIEW_TEMPLATE)
 
-    def render(self, product: PackageProduct, variant: str = "default") -> RenderedPackage:
-        images = tuple(
-            PackageImage(file=f"images/{index:02d}.jpg", source_url=url)
-            for index, url in enumerate(product.image_urls or [], start=1)
+    def variants(self) -> list[str]:
+        return sorted(
+            name.removesuffix(TEMPLATE_SUFFIX)
+            for name in self.environment.list_templates()
+            if name.endswith(TEMPLATE_SUFFIX) and not name.startswith("_") and "/" not in name
         )
+
+    def get(self, variant: str) -> PostTemplate:
+        if variant not in self._templates:
+            name = variant + TEMPLATE_SUFFIX
+            if variant.startswith("_") or name not in self.environment.list_templates():
+                raise ValueError(f"no template for variant {variant!r}; available: {', '.join(self.variants())}")
+            self._templates[variant] = PostTemplate(variant, name, self._version(name),
+                                                    self.environment.get_template(name))
+        return self._templates[variant]
+
+    def _version(self, name: str) -> str:
+        """Changes when the template or anything it imports changes, and only then."""
+        digest = hashlib.sha256(PACKAGE_FORMAT_VERSION.encode())
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            source, _, _ = self.environment.loader.get_source(self.environment, current)  # type: ignore[union-attr]
+            digest.update(current.encode() + b"\0" + source.encode() + b"\0")
+            parsed = self.environment.parse(source)
+            pending.extend(sorted(ref for ref in jinja2.meta.find_referenced_templates(parsed) if ref))
+        return digest.hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class PostImage:
+    """A picture's place in the package: `images/01.jpg` or `keyframes/01.jpg`."""
+
+    file: str
+    kind: str  # image | keyframe
+    number: int  # 1-based within its kind
+
+
+class UploadSequence:
+    """Hands out placeholders in the order the template asks for pictures: that is the order the
+    person uploads them in the blog editor. In preview mode it hands out the pictures themselves."""
+
+    def __init__(self, *, preview: bool) -> None:
+        self.preview = preview
+        self.files: list[str] = []
+
+    def __call__(self, image: PostImage) -> Markup:
+        self.files.append(image.file)
+        position = len(self.files)
+        # Numbered by upload position; a video still says so, since it has no product photo behind it.
+        label = f"사진 {position}" if image.kind == "image" else f"사진 {position} · 영상 장면"
+        if self.preview:
+            return Markup(
+                '<p style="margin: 12px 0; text-align: center;"><img src="{src}" alt="{label}" '
+                'style="max-width: 100%; height: auto;"></p>'
+            ).format(src=image.file, label=label)
+        return Markup(
+            '<p style="margin: 12px 0; padding: 24px 0; text-align: center; color: #888; '
+            'border: 1px dashed #ccc;">[{label}: {file}]</p>'
+        ).format(label=label, file=image.file)
+
+
+@dataclass(frozen=True)
+class PackagePlan:
+    """A package before any download: what it will hold and its content hash."""
+
+    product: PackageProduct
+    variant: str
+    template: PostTemplate
+    settings: PackageSettings
+    images: tuple[PostImage, ...]
+    image_urls: tuple[str, ...]
+    video_url: str | None
+    detail_html: Markup
+    content_hash: str
+
+    @property
+    def origin_product_no(self) -> int:
+        return self.product.origin_product_no
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    post_html: str
+    preview_html: str
+    upload_order: tuple[str, ...]
+
+
+class PackageRenderer:
+    """Renders posts with the run's templates and settings."""
+
+    def __init__(self, templates: TemplateSet, settings: PackageSettings) -> None:
+        self.templates = templates
+        self.settings = settings
+
+    def plan(self, product: PackageProduct, variant: str = DEFAULT_VARIANT) -> PackagePlan:
+        template = self.templates.get(variant)
+        urls = tuple(product.image_urls or ())
+        images = tuple(PostImage(f"images/{n:02d}.jpg", "image", n) for n in range(1, len(urls) + 1))
+        video_url = find_video_url(product.detail_content)
+        # Seller-written HTML is untrusted: keep formatting, drop scripts, handlers, iframes.
+        detail_html = Markup(sanitize_detail_html(product.detail_content))
+        planned_keyframes = self.keyframe_images(self.settings.keyframes if video_url else 0)
+        draft = PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html, "")
+        post_html = self._render_post(draft, planned_keyframes, UploadSequence(preview=False))
+        digest = hashlib.sha256()
+        for part in (post_html, json.dumps(self.base_meta(draft), sort_keys=True, ensure_ascii=False),
+                     self.settings.fingerprint, video_url or ""):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        return PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html,
+                           digest.hexdigest())
+
+    @staticmethod
+    def keyframe_images(count: int) -> tuple[PostImage, ...]:
+        return tuple(PostImage(f"keyframes/{n:02d}.jpg", "keyframe", n) for n in range(1, count + 1))
+
+    def render(self, plan: PackagePlan, keyframes: Sequence[PostImage]) -> RenderedPost:
+        post_uploads = UploadSequence(preview=False)
+        post_html = self._render_post(plan, keyframes, post_uploads)
+        preview_uploads = UploadSequence(preview=True)
+        preview_post = self._render_post(plan, keyframes, preview_uploads)
+        preview_html = self.templates.preview.render(title=_title(plan.product), post_html=Markup(preview_post))
+        return RenderedPost(post_html, preview_html, tuple(post_uploads.files))
+
+    def _render_post(self, plan: PackagePlan, keyframes: Sequence[PostImage], upload: UploadSequence) -> str:
+        product = plan.product
         attributes = [
             (label, value)
             for label, value in (
@@ -99,46 +262,37 @@ class PackageRenderer:
             )
             if value
         ]
-        post_html = self.template.render(
+        return plan.template.template.render(
             product=product,
-            images=images,
+            title=_title(product),
+            images=list(plan.images),
+            keyframes=list(keyframes),
+            upload=upload,
             attributes=attributes,
-            # Seller-written HTML is untrusted: keep formatting, drop scripts, handlers, iframes.
-            detail_html=Markup(nh3.clean(product.detail_content or "")),
+            detail_html=plan.detail_html,
             tags=product.seller_tags or [],
-            disclosure=self.disclosure,
+            disclosure=plan.settings.disclosure,
         )
-        meta: dict[str, Any] = {
-            "title": product.page_title or product.name,
+
+    def base_meta(self, plan: PackagePlan) -> dict[str, Any]:
+        """The meta fields known before downloading (the content hash covers these)."""
+        product = plan.product
+        return {
+            "title": _title(product),
+            "name": product.name,
             "tags": list(product.seller_tags or []),
             "category": product.category,
             "originProductNo": product.origin_product_no,
             "channelProductNo": product.channel_product_no,
             "sellerManagementCode": product.seller_management_code,
             "modifiedDate": product.modified_date.isoformat(),
-            "variant": variant,
-            "template": {"name": POST_TEMPLATE, "version": self.template_version},
-            "images": [{"file": image.file, "sourceUrl": image.source_url} for image in images],
+            "price": {"salePrice": product.sale_price, "discountedPrice": product.discounted_price},
+            "variant": plan.variant,
+            "template": {"name": plan.template.name, "version": plan.template.version},
+            "settings": plan.settings.as_meta(),
+            "disclosure": plan.settings.disclosure,
         }
-        digest = hashlib.sha256()
-        digest.update(post_html.encode())
-        digest.update(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode())
-        content_hash = digest.hexdigest()
-        meta["contentHash"] = content_hash
-        return RenderedPackage(product, variant, post_html, meta, images, content_hash)
 
 
-def package_files(rendered: RenderedPackage, image_bytes: list[bytes]) -> dict[str, bytes]:
-    """The files of a package, images included, ready for the writer."""
-    meta = dict(rendered.meta)
-    meta["images"] = [
-        {**entry, "sizeBytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        for entry, data in zip(rendered.meta["images"], image_bytes, strict=True)
-    ]
-    files = {
-        "post.html": rendered.post_html.encode(),
-        "meta.json": json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True).encode(),
-    }
-    for image, data in zip(rendered.images, image_bytes, strict=True):
-        files[image.file] = data
-    return files
+def _title(product: PackageProduct) -> str:
+    return product.page_title or product.name

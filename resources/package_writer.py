@@ -2,20 +2,27 @@
 
 Layout under `packages_dir`:
 
-    .builds/<no>-<variant>-<hash>/   the files of one package version, written once
-    <no>/<variant> -> ../.builds/...  a symlink to the current version
+    index.html, repeats.json          the gallery and the repeated-pictures report (write_root_file)
+    <no>/<variant> -> ../.builds/...  a symlink to the current version of a package
+    .builds/<no>-<variant>-<hash>/    the files of one package version, written once
+    .staging/                         versions and links being written; swept at the start of a run
+    .cache/                           normalized images and keyframes (resources.image_cache)
 
-A new version is written into a temporary folder, renamed into `.builds/`, and then the symlink
-is replaced with `os.replace`, which is atomic: a reader sees the old package or the new one,
-never half of one, and a build killed midway leaves the old package in place. Folder names come
-from the product number and the variant only, never from seller-provided strings.
+A new version is written into `.staging/`, renamed into `.builds/`, and then the symlink is
+replaced with `os.replace`, which is atomic: a reader sees the old package or the new one, never
+half of one, and a build killed midway leaves the old package in place. Files that already exist
+with the same bytes (in the cache or in the previous version) are hard-linked, not rewritten, so a
+changed price rewrites the post and the zip but no image. Folder names come from the product
+number and the variant only, never from seller-provided strings.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,25 +30,49 @@ from pathlib import Path
 
 import dagster as dg
 
+from .image_cache import ImageCache
+
 DEFAULT_PACKAGES_DIR = "data/packages"
 BUILDS = ".builds"
+STAGING = ".staging"
+CACHE = ".cache"
 _VARIANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _FILE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
+_ROOT_FILE = re.compile(r"^[a-z0-9_-]+\.(html|json)$")
+
+# A package file is its bytes, or an existing file (a cached image) to hard-link.
+PackageFile = bytes | Path
 
 
 @dataclass(frozen=True)
 class PackageWrite:
     path: Path  # the stable path (the symlink) a person opens
     written: bool
-    bytes_written: int
-    size_bytes: int
+    bytes_written: int  # bytes actually written; hard-linked files cost none
+    size_bytes: int  # the package's size on disk, linked files included
+    files_linked: int = 0
+    link_seconds: float = 0.0  # time spent placing linked (or copied) files
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    staging_removed: int
+    orphan_builds_removed: int
+    cache_entries_removed: int
 
 
 def _check_names(origin_product_no: int, variant: str) -> None:
-    if not isinstance(origin_product_no, int) or origin_product_no < 0:
+    if not isinstance(origin_product_no, int) or isinstance(origin_product_no, bool) or origin_product_no < 0:
         raise ValueError(f"origin_product_no must be a non-negative integer, got {origin_product_no!r}")
     if not _VARIANT.match(variant):
         raise ValueError(f"variant must match {_VARIANT.pattern}, got {variant!r}")
+
+
+def check_file_name(name: str) -> str:
+    """Package-relative names are short ASCII paths the code made up, never seller strings."""
+    if not _FILE.match(name) or ".." in name:
+        raise ValueError(f"package file name {name!r} is not allowed")
+    return name
 
 
 class PackageWriter(dg.ConfigurableResource):
@@ -52,6 +83,10 @@ class PackageWriter(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.packages_dir)
+
+    def image_cache(self) -> ImageCache:
+        """The image cache lives beside the packages: hard links need one file system."""
+        return ImageCache(self.root / CACHE)
 
     def package_path(self, origin_product_no: int, variant: str) -> Path:
         _check_names(origin_product_no, variant)
@@ -69,40 +104,137 @@ class PackageWriter(dg.ConfigurableResource):
         return link.is_symlink() and link.resolve() == build.resolve() and build.is_dir()
 
     def write(
-        self, origin_product_no: int, variant: str, content_hash: str, files: Mapping[str, bytes]
+        self, origin_product_no: int, variant: str, content_hash: str, files: Mapping[str, PackageFile]
     ) -> PackageWrite:
         link = self.package_path(origin_product_no, variant)
         build = self._build_dir(origin_product_no, variant, content_hash)
-        size = sum(len(data) for data in files.values())
         if self.is_current(origin_product_no, variant, content_hash):
-            return PackageWrite(link, written=False, bytes_written=0, size_bytes=size)
+            return PackageWrite(link, written=False, bytes_written=0, size_bytes=_size(files))
 
         for name in files:
-            if not _FILE.match(name) or ".." in name:
-                raise ValueError(f"package file name {name!r} is not allowed")
+            check_file_name(name)
         builds = self.root / BUILDS
+        staging_root = self.root / STAGING
         builds.mkdir(parents=True, exist_ok=True)
+        staging_root.mkdir(parents=True, exist_ok=True)
         link.parent.mkdir(parents=True, exist_ok=True)
+        previous = link.resolve() if link.is_symlink() else None
 
+        bytes_written = linked = 0
+        link_seconds = 0.0
         if not build.is_dir():
-            staging = builds / f".tmp-{uuid.uuid4().hex}"
+            staging = staging_root / uuid.uuid4().hex
             try:
-                for name, data in files.items():
+                for name, content in files.items():
                     target = staging / name
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    with open(target, "wb") as handle:
-                        handle.write(data)
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                    started = time.perf_counter()
+                    if isinstance(content, Path):
+                        bytes_written += _link_or_copy(content, target)
+                        linked += 1
+                        link_seconds += time.perf_counter() - started
+                    elif previous is not None and _same_bytes(previous / name, content):
+                        bytes_written += _link_or_copy(previous / name, target)
+                        linked += 1
+                        link_seconds += time.perf_counter() - started
+                    else:
+                        _write_file(target, content)
+                        bytes_written += len(content)
                 os.rename(staging, build)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
 
-        previous = link.resolve() if link.is_symlink() else None
-        temporary_link = link.parent / f".{variant}.tmp-{uuid.uuid4().hex}"
+        # The new link is made in .staging (same depth as <no>/, so its relative target reads the
+        # same from both) and renamed over the old one in a single step.
+        temporary_link = staging_root / f"link-{uuid.uuid4().hex}"
         os.symlink(os.path.relpath(build, link.parent), temporary_link)
         os.replace(temporary_link, link)
         if previous is not None and previous != build.resolve() and previous.parent == builds.resolve():
             shutil.rmtree(previous, ignore_errors=True)
-        return PackageWrite(link, written=True, bytes_written=size, size_bytes=size)
+        return PackageWrite(link, written=True, bytes_written=bytes_written, size_bytes=_size(files),
+                            files_linked=linked, link_seconds=link_seconds)
+
+    def read_file(self, origin_product_no: int, variant: str, name: str) -> bytes:
+        """A file of the current package version."""
+        return (self.package_path(origin_product_no, variant) / check_file_name(name)).read_bytes()
+
+    def write_root_file(self, name: str, data: bytes) -> int:
+        """Atomically replace a file at the top of PACKAGES_DIR (the gallery, a report) when its
+        bytes differ; returns the bytes written (0 when unchanged)."""
+        if not _ROOT_FILE.match(name):
+            raise ValueError(f"root file name {name!r} is not allowed")
+        target = self.root / name
+        if _same_bytes(target, data):
+            return 0
+        staging_root = self.root / STAGING
+        staging_root.mkdir(parents=True, exist_ok=True)
+        temporary = staging_root / f"{uuid.uuid4().hex}-{name}"
+        _write_file(temporary, data)
+        os.replace(temporary, target)
+        return len(data)
+
+    def sweep(self) -> SweepResult:
+        """Remove what killed runs left behind: staging folders and links, builds no link points
+        to, half-written cache entries. Runs of the `duckdb` pool never overlap, so at the start
+        of a run nothing in staging belongs to a live writer."""
+        staging_removed = 0
+        staging_root = self.root / STAGING
+        if staging_root.is_dir():
+            for entry in os.scandir(staging_root):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+                staging_removed += 1
+        orphans = 0
+        builds = self.root / BUILDS
+        if builds.is_dir():
+            referenced = self._referenced_builds()
+            for entry in os.scandir(builds):
+                if entry.name not in referenced:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    orphans += 1
+        return SweepResult(staging_removed, orphans, self.image_cache().sweep())
+
+    def _referenced_builds(self) -> set[str]:
+        referenced: set[str] = set()
+        for product in os.scandir(self.root):
+            if not product.name.isdigit() or not product.is_dir(follow_symlinks=False):
+                continue
+            for variant in os.scandir(product.path):
+                if variant.is_symlink():
+                    referenced.add(os.path.basename(os.readlink(variant.path)))
+        return referenced
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _link_or_copy(source: Path, target: Path) -> int:
+    """Hard-link `source` at `target` (no bytes written); copy where links are impossible."""
+    try:
+        os.link(source, target)
+        return 0
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise
+    shutil.copyfile(source, target)
+    return target.stat().st_size
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _size(files: Mapping[str, PackageFile]) -> int:
+    return sum(content.stat().st_size if isinstance(content, Path) else len(content) for content in files.values())

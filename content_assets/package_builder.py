@@ -1,0 +1,315 @@
+"""Builds one package: plan it, skip it when unchanged, else get its pictures ready and write it.
+
+Pictures go through the image cache: a URL seen before is not downloaded again, a source seen
+before (behind any URL) is not normalized again. What is left is downloaded by a download thread
+and normalized in the process pool, a package's pictures in parallel, with a pool slot held from
+download until the result is in the cache. A thread that cannot get a slot first finishes its own pending pictures (giving their
+slots back), so it never waits on others while holding slots: no deadlock, whatever the pool size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from resources.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
+from resources.package_writer import PackageFile, PackageWrite, PackageWriter
+
+from .image_normalization import NormalizedImage, normalize_image
+from .image_pool import ImagePool
+from .keyframes import KeyframeResult, VideoError, extract_keyframes
+from .package_zip import zip_bytes
+from .packaging import PackagePlan, PackageProduct, PackageRenderer, PostImage
+
+VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
+DEFAULT_VIDEO_MAX_BYTES = 200 * 1024 * 1024
+PACKAGE_ZIP = "package.zip"
+UNIQUE_PACK = "unique-pack.zip"
+
+
+@dataclass
+class MediaTimings:
+    """Where one build's time went, summed over its pictures (seconds) and what it fetched."""
+
+    download_seconds: float = 0.0
+    normalize_seconds: float = 0.0
+    hash_seconds: float = 0.0  # source sha256, normalized sha256 and perceptual hash
+    copy_seconds: float = 0.0  # placing pictures into the package (hard links)
+    keyframe_seconds: float = 0.0
+    zip_seconds: float = 0.0
+    images_downloaded: int = 0
+    images_normalized: int = 0
+    images_cached: int = 0  # ready in the cache: neither downloaded nor normalized
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    source_sha256: str
+    size_bytes: int
+    cached: CachedImage | None  # the same content was already normalized
+    normalized: Future[NormalizedImage] | None
+    download_seconds: float
+    hash_seconds: float
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    source_url: str
+    status: str  # ok | broken | missing
+    error: str | None = None
+    keyframes: tuple[CachedKeyframe, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildOutcome:
+    plan: PackagePlan
+    write: PackageWrite
+    seconds: float
+    timings: MediaTimings = field(default_factory=MediaTimings)
+    images: tuple[CachedImage, ...] = ()
+    video: VideoOutcome | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.write.written
+
+
+class PackageBuilder:
+    """Thread-safe: one builder serves every package thread of a run."""
+
+    def __init__(
+        self,
+        renderer: PackageRenderer,
+        writer: PackageWriter,
+        cache: ImageCache,
+        fetch: Callable[[str], bytes],
+        pool: ImagePool,
+        downloads: Executor,
+        *,
+        video_max_bytes: int = DEFAULT_VIDEO_MAX_BYTES,
+    ) -> None:
+        self.renderer = renderer
+        self.writer = writer
+        self.cache = cache
+        self.fetch = fetch  # a CDN GET: CommerceApiClient.fetch_image
+        self.pool = pool
+        self.downloads = downloads  # threads that fetch pictures, so one package's arrive in parallel
+        self.video_max_bytes = video_max_bytes
+        self.settings = renderer.settings
+
+    def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
+        started = time.perf_counter()
+        plan = self.renderer.plan(product, variant)
+        if self.writer.is_current(product.origin_product_no, variant, plan.content_hash):
+            write = self.writer.write(product.origin_product_no, variant, plan.content_hash, {})
+            return BuildOutcome(plan, write, time.perf_counter() - started)
+
+        timings = MediaTimings()
+        images = self._prepare_images(plan.image_urls, timings)
+        video = self._prepare_video(plan, timings)
+        files = self._package_files(plan, images, video, timings)
+        write = self.writer.write(product.origin_product_no, variant, plan.content_hash, files)
+        timings.copy_seconds += write.link_seconds
+        return BuildOutcome(plan, write, time.perf_counter() - started, timings, tuple(images), video)
+
+    # -- pictures -----------------------------------------------------------------------------
+
+    def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings) -> list[CachedImage]:
+        key = self.settings.image.key
+        ready: list[CachedImage | None] = [None] * len(urls)
+        pending: deque[tuple[int, Future[_Fetched]]] = deque()
+        try:
+            for index, url in enumerate(urls):
+                known = self.cache.source_of(url)
+                cached = self.cache.normalized(known.sha256, key) if known else None
+                if cached is not None:
+                    ready[index] = cached
+                    timings.images_cached += 1
+                    continue
+                if not self.pool.slots.acquire(blocking=False):
+                    while pending:  # give back our own slots before waiting for anyone else's
+                        self._finish_image(pending.popleft(), ready, timings)
+                    self.pool.slots.acquire()
+                try:
+                    pending.append((index, self.downloads.submit(self._fetch_and_normalize, url)))
+                except BaseException:
+                    self.pool.slots.release()
+                    raise
+            while pending:
+                self._finish_image(pending.popleft(), ready, timings)
+        finally:
+            for _, future in pending:  # an error above: drop the rest and free their slots
+                future.cancel()
+                self.pool.slots.release()
+        return [image for image in ready if image is not None]
+
+    def _fetch_and_normalize(self, url: str) -> _Fetched:
+        """In a download thread: fetch, hash, and hand the picture to the process pool unless the
+        same content is already normalized in the cache (the same picture behind another URL)."""
+        started = time.perf_counter()
+        data = self.fetch(url)
+        downloaded = time.perf_counter()
+        source_sha256 = hashlib.sha256(data).hexdigest()
+        hashed = time.perf_counter()
+        self.cache.remember_source(url, source_sha256, len(data))
+        cached = self.cache.normalized(source_sha256, self.settings.image.key)
+        future = None if cached is not None else self.pool.submit(normalize_image, data, self.settings.image)
+        return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded)
+
+    def _finish_image(self, item: tuple[int, Future[_Fetched]], ready: list[CachedImage | None],
+                      timings: MediaTimings) -> None:
+        index, download = item
+        try:
+            fetched = download.result()
+            timings.download_seconds += fetched.download_seconds
+            timings.hash_seconds += fetched.hash_seconds
+            timings.images_downloaded += 1
+            if fetched.cached is not None:
+                ready[index] = fetched.cached
+                return
+            assert fetched.normalized is not None
+            result = fetched.normalized.result()
+            timings.normalize_seconds += result.normalize_seconds
+            timings.hash_seconds += result.hash_seconds
+            timings.images_normalized += 1
+            ready[index] = self.cache.store_normalized(fetched.source_sha256, fetched.size_bytes,
+                                                       self.settings.image.key, result.data, _info(result))
+        finally:
+            self.pool.slots.release()
+
+    def _prepare_video(self, plan: PackagePlan, timings: MediaTimings) -> VideoOutcome | None:
+        """Keyframes of the product's video; a broken or missing video is recorded, never raised."""
+        url, count = plan.video_url, self.settings.keyframes
+        if not url or count == 0:
+            return None
+        key = self.settings.image.key
+        known = self.cache.source_of(url)
+        cached = self.cache.keyframes(known.sha256, key, count) if known else None
+        if cached is not None:
+            return VideoOutcome(url, VIDEO_OK, keyframes=tuple(cached))
+        with _Slot(self.pool):
+            started = time.perf_counter()
+            try:
+                data = self.fetch(url)
+            except httpx.HTTPStatusError as exc:
+                status = exc.response.status_code
+                return VideoOutcome(url, VIDEO_MISSING if status in (404, 410) else VIDEO_BROKEN, f"HTTP {status}")
+            except httpx.HTTPError as exc:
+                return VideoOutcome(url, VIDEO_BROKEN, f"{type(exc).__name__}: {exc}")
+            timings.download_seconds += time.perf_counter() - started
+            if len(data) > self.video_max_bytes:
+                return VideoOutcome(url, VIDEO_BROKEN, f"video of {len(data)} bytes exceeds {self.video_max_bytes}")
+            video_sha256 = hashlib.sha256(data).hexdigest()
+            self.cache.remember_source(url, video_sha256, len(data))
+            cached = self.cache.keyframes(video_sha256, key, count)
+            if cached is not None:
+                return VideoOutcome(url, VIDEO_OK, keyframes=tuple(cached))
+            try:
+                result: KeyframeResult = self.pool.submit(extract_keyframes, data, count, self.settings.image).result()
+            except VideoError as exc:
+                return VideoOutcome(url, VIDEO_BROKEN, str(exc))
+            timings.keyframe_seconds += result.extract_seconds
+            stored = self.cache.store_keyframes(
+                video_sha256, key, count,
+                [(frame.image.data, _info(frame.image), frame.time_seconds) for frame in result.keyframes],
+            )
+            return VideoOutcome(url, VIDEO_OK, keyframes=tuple(stored))
+
+    # -- the package ----------------------------------------------------------------------------
+
+    def _package_files(
+        self, plan: PackagePlan, images: list[CachedImage], video: VideoOutcome | None, timings: MediaTimings
+    ) -> dict[str, PackageFile]:
+        keyframe_count = len(video.keyframes) if video else 0
+        keyframe_images = self.renderer.keyframe_images(keyframe_count)
+        post = self.renderer.render(plan, keyframe_images)
+        meta = self._meta(plan, images, video, keyframe_images, post.upload_order)
+        files: dict[str, PackageFile] = {
+            "post.html": post.post_html.encode(),
+            "preview.html": post.preview_html.encode(),
+            "meta.json": json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True).encode(),
+        }
+        pictures: dict[str, Any] = {}
+        for image, cached in zip(plan.images, images, strict=True):
+            pictures[image.file] = cached
+        for image, frame in zip(keyframe_images, video.keyframes if video else (), strict=True):
+            pictures[image.file] = frame
+        for name, picture in pictures.items():
+            files[name] = picture.path
+
+        started = time.perf_counter()
+        contents = {name: data for name, data in files.items() if isinstance(data, bytes)}
+        picture_bytes = {name: picture.path.read_bytes() for name, picture in pictures.items()}
+        modified = plan.product.modified_date
+        level = self.settings.zip_deflate_level
+        files[PACKAGE_ZIP] = zip_bytes({**contents, **picture_bytes}, deflate_level=level, modified=modified)
+        files[UNIQUE_PACK] = self._unique_pack(plan, meta, pictures, picture_bytes)
+        timings.zip_seconds += time.perf_counter() - started
+        return files
+
+    def _unique_pack(self, plan: PackagePlan, meta: dict[str, Any], pictures: dict[str, Any],
+                     picture_bytes: dict[str, bytes]) -> bytes:
+        """The package's pictures, each distinct picture once, with a manifest of all of them."""
+        first_file: dict[str, str] = {}
+        entries = []
+        for name, picture in pictures.items():
+            same_as = first_file.setdefault(picture.info.sha256, name)
+            entries.append({"file": name, "sha256": picture.info.sha256, "phash": picture.info.phash,
+                            "width": picture.info.width, "height": picture.info.height,
+                            "sizeBytes": picture.info.size_bytes, "sameAs": None if same_as == name else same_as})
+        manifest = {
+            "originProductNo": plan.origin_product_no,
+            "variant": plan.variant,
+            "uploadOrder": meta["uploadOrder"],
+            "pictures": entries,
+        }
+        files = {name: picture_bytes[name] for name in set(first_file.values())}
+        files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
+        # No product time in it: a price change leaves the pictures, and so this zip, as they were.
+        return zip_bytes(files, deflate_level=self.settings.zip_deflate_level)
+
+    def _meta(self, plan: PackagePlan, images: list[CachedImage], video: VideoOutcome | None,
+              keyframe_images: tuple[PostImage, ...], upload_order: tuple[str, ...]) -> dict[str, Any]:
+        meta = self.renderer.base_meta(plan)
+        meta["contentHash"] = plan.content_hash
+        meta["images"] = [
+            {"file": image.file, "sourceUrl": url, "sourceSha256": cached.source_sha256,
+             "sourceSizeBytes": cached.source_size_bytes, "sha256": cached.info.sha256, "phash": cached.info.phash,
+             "width": cached.info.width, "height": cached.info.height, "sizeBytes": cached.info.size_bytes}
+            for image, url, cached in zip(plan.images, plan.image_urls, images, strict=True)
+        ]
+        meta["keyframes"] = [
+            {"file": image.file, "timeSeconds": round(frame.time_seconds, 3), "sha256": frame.info.sha256,
+             "phash": frame.info.phash, "width": frame.info.width, "height": frame.info.height,
+             "sizeBytes": frame.info.size_bytes}
+            for image, frame in zip(keyframe_images, video.keyframes if video else (), strict=True)
+        ]
+        meta["video"] = None if video is None else {"sourceUrl": video.source_url, "status": video.status,
+                                                    "error": video.error, "keyframes": len(video.keyframes)}
+        meta["uploadOrder"] = list(upload_order)
+        return meta
+
+
+class _Slot:
+    """One in-flight slot of the pool, held for a `with` block."""
+
+    def __init__(self, pool: ImagePool) -> None:
+        self.pool = pool
+
+    def __enter__(self) -> None:
+        self.pool.slots.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.slots.release()
+
+
+def _info(image: NormalizedImage) -> ImageInfo:
+    return ImageInfo(image.sha256, image.phash, image.width, image.height, len(image.data))

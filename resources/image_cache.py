@@ -1,0 +1,201 @@
+"""Normalized product images and video keyframes on disk, cached by the content hash of their source.
+
+Layout under the cache root (`PACKAGES_DIR/.cache`, on the packages' file system so package
+folders can hard-link cached images instead of copying them):
+
+    urls/ab/<sha256 of url>.json            which source content a URL served (sha256, size)
+    images/cd/<source sha256>-<key>.jpg     the normalized image for one set of settings
+    images/cd/<source sha256>-<key>.json    its hashes and size, written last (the commit marker)
+    keyframes/ef/<video sha256>-<key>-n<N>/ the keyframes of a video and their index.json
+    tmp/                                    files being written; swept at the start of a run
+
+A source is downloaded once: its URL maps to its content hash, and equal content behind
+different URLs is normalized once. Product images on Naver's CDN live at upload-unique URLs,
+which is what makes mapping a URL to content safe. Every file is written to `tmp/` and renamed
+into place, so a reader finds a whole entry or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    sha256: str
+    phash: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class CachedImage:
+    path: Path  # the normalized JPEG
+    info: ImageInfo
+    source_sha256: str
+    source_size_bytes: int
+
+
+@dataclass(frozen=True)
+class CachedKeyframe:
+    path: Path
+    info: ImageInfo
+    time_seconds: float
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    sha256: str
+    size_bytes: int
+
+
+def _check_hex(value: str, what: str) -> str:
+    if not value or len(value) > 64 or not set(value) <= _HEX:
+        raise ValueError(f"{what} must be a lowercase hex digest, got {value!r}")
+    return value
+
+
+class ImageCache:
+    """Thread-safe: concurrent writers of one entry write equal bytes, and the last rename wins."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.bytes_written = 0  # by this instance; a run reads it for its metadata
+        self._count_lock = threading.Lock()
+
+    # -- sources ------------------------------------------------------------------------------
+
+    def source_of(self, url: str) -> SourceRecord | None:
+        record = self._read_json(self._url_path(url))
+        return None if record is None else SourceRecord(record["sha256"], int(record["sizeBytes"]))
+
+    def remember_source(self, url: str, sha256: str, size_bytes: int) -> None:
+        path = self._url_path(url)
+        if not path.exists():
+            self._write_json(path, {"url": url, "sha256": _check_hex(sha256, "sha256"), "sizeBytes": size_bytes})
+
+    # -- normalized images --------------------------------------------------------------------
+
+    def normalized(self, source_sha256: str, settings_key: str) -> CachedImage | None:
+        image_path, info_path = self._image_paths(source_sha256, settings_key)
+        record = self._read_json(info_path)
+        if record is None or not image_path.is_file():
+            return None
+        return CachedImage(image_path, _info(record), source_sha256, int(record["sourceSizeBytes"]))
+
+    def store_normalized(
+        self, source_sha256: str, source_size_bytes: int, settings_key: str, data: bytes, info: ImageInfo
+    ) -> CachedImage:
+        image_path, info_path = self._image_paths(source_sha256, settings_key)
+        self._write_bytes(image_path, data)
+        self._write_json(info_path, {**_record(info), "sourceSizeBytes": source_size_bytes})
+        return CachedImage(image_path, info, source_sha256, source_size_bytes)
+
+    # -- video keyframes ----------------------------------------------------------------------
+
+    def keyframes(self, video_sha256: str, settings_key: str, count: int) -> list[CachedKeyframe] | None:
+        folder = self._keyframes_dir(video_sha256, settings_key, count)
+        index = self._read_json(folder / "index.json")
+        if index is None:
+            return None
+        return [CachedKeyframe(folder / entry["file"], _info(entry), float(entry["timeSeconds"]))
+                for entry in index["keyframes"]]
+
+    def store_keyframes(
+        self, video_sha256: str, settings_key: str, count: int, frames: list[tuple[bytes, ImageInfo, float]]
+    ) -> list[CachedKeyframe]:
+        folder = self._keyframes_dir(video_sha256, settings_key, count)
+        staging = self._tmp_path()
+        staging.mkdir(parents=True)
+        entries = []
+        for number, (data, info, seconds) in enumerate(frames, start=1):
+            name = f"{number:02d}.jpg"
+            self._write_file(staging / name, data)
+            entries.append({**_record(info), "file": name, "timeSeconds": seconds})
+        self._write_file(staging / "index.json", json.dumps({"keyframes": entries}).encode())
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staging, folder)
+        except OSError:  # another thread stored the same video first: its entry is equal
+            shutil.rmtree(staging, ignore_errors=True)
+        return self.keyframes(video_sha256, settings_key, count) or []
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Remove what a killed run left half-written; returns the entries removed."""
+        tmp = self.root / "tmp"
+        if not tmp.is_dir():
+            return 0
+        removed = 0
+        for entry in os.scandir(tmp):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+            removed += 1
+        return removed
+
+    # -- paths and atomic writes --------------------------------------------------------------
+
+    def _url_path(self, url: str) -> Path:
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return self.root / "urls" / digest[:2] / f"{digest}.json"
+
+    def _image_paths(self, source_sha256: str, settings_key: str) -> tuple[Path, Path]:
+        stem = f"{_check_hex(source_sha256, 'source sha256')}-{_check_hex(settings_key, 'settings key')}"
+        folder = self.root / "images" / source_sha256[:2]
+        return folder / f"{stem}.jpg", folder / f"{stem}.json"
+
+    def _keyframes_dir(self, video_sha256: str, settings_key: str, count: int) -> Path:
+        stem = f"{_check_hex(video_sha256, 'video sha256')}-{_check_hex(settings_key, 'settings key')}-n{int(count)}"
+        return self.root / "keyframes" / video_sha256[:2] / stem
+
+    def _tmp_path(self) -> Path:
+        return self.root / "tmp" / uuid.uuid4().hex
+
+    def _write_json(self, path: Path, record: dict) -> None:
+        self._write_bytes(path, json.dumps(record, sort_keys=True).encode())
+
+    def _write_bytes(self, path: Path, data: bytes) -> None:
+        temporary = self._tmp_path()
+        temporary.parent.mkdir(parents=True, exist_ok=True)
+        self._write_file(temporary, data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, path)
+
+    def _write_file(self, path: Path, data: bytes) -> None:
+        with open(path, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            # Package folders hard-link these files: they must survive a power cut whole.
+            os.fsync(handle.fileno())
+        with self._count_lock:
+            self.bytes_written += len(data)
+
+    @staticmethod
+    def _read_json(path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return None
+
+
+def _record(info: ImageInfo) -> dict:
+    return {"sha256": info.sha256, "phash": info.phash, "width": info.width, "height": info.height,
+            "sizeBytes": info.size_bytes}
+
+
+def _info(record: dict) -> ImageInfo:
+    return ImageInfo(record["sha256"], record["phash"], int(record["width"]), int(record["height"]),
+                     int(record["sizeBytes"]))

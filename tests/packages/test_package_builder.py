@@ -1,0 +1,109 @@
+"""The package builder without Dagster or HTTP: pictures in flight stay bounded, failures give their
+slots back, and a picture behind two URLs is normalized once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from commerce_emulator.images import render_product_image
+from content_assets.image_pool import ImagePool
+from content_assets.package_builder import PackageBuilder
+from content_assets.packaging import PackageProduct, PackageRenderer, PackageSettings, TemplateSet
+from resources.image_cache import ImageCache
+from resources.package_writer import PackageWriter
+
+KST = timezone(timedelta(hours=9))
+
+
+def product(number: int, urls: list[str]) -> PackageProduct:
+    return PackageProduct(
+        origin_product_no=number, channel_product_no=None, seller_management_code=None, name=f"상품 {number}",
+        status_type="SALE", sale_price=10_000, discounted_price=9_000, stock_quantity=3,
+        modified_date=datetime(2025, 5, 1, 12, tzinfo=KST), category="생활>수납>바구니", brand_name=None,
+        manufacturer_name=None, model_name=None, seller_tags=["수납"], image_urls=urls, detail_content="<p>설명</p>",
+        page_title=None, meta_description=None, payload_hash="h",
+    )
+
+
+class CountingCache(ImageCache):
+    """Counts pictures between the start of their download and their arrival in the cache."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.lock = threading.Lock()
+        self.in_flight = self.peak = 0
+
+    def started(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def store_normalized(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        stored = super().store_normalized(*args, **kwargs)
+        with self.lock:
+            self.in_flight -= 1
+        return stored
+
+
+@pytest.fixture
+def downloads() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        yield executor
+
+
+def make_builder(tmp_path: Path, pool: ImagePool, downloads: ThreadPoolExecutor, fetch, cache: ImageCache | None = None):  # noqa: ANN001, ANN201
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    renderer = PackageRenderer(TemplateSet(), PackageSettings())
+    return PackageBuilder(renderer, writer, cache or writer.image_cache(), fetch, pool, downloads)
+
+
+def test_pictures_in_flight_never_exceed_the_bound_and_nothing_deadlocks(tmp_path: Path, downloads):
+    cache = CountingCache(tmp_path / "packages" / ".cache")
+
+    def fetch(url: str) -> bytes:
+        cache.started()
+        number, image = (int(part) for part in url.rsplit("/", 2)[-2:])
+        return render_product_image(11, number, image)
+
+    with ImagePool(processes=1, in_flight=3) as pool:
+        builder = make_builder(tmp_path, pool, downloads, fetch, cache)
+        products = [product(n, [f"cdn/{n}/{i}" for i in range(1, 11)]) for n in range(1, 7)]
+        with ThreadPoolExecutor(max_workers=4) as threads:
+            outcomes = list(threads.map(lambda p: builder.build(p, "default"), products))
+        assert pool.slots._value == 3  # every slot given back  # noqa: SLF001
+    assert all(o.write.written and len(o.images) == 10 for o in outcomes)
+    assert 1 <= cache.peak <= 3
+    assert cache.in_flight == 0
+
+
+def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: Path, downloads):
+    def fetch(url: str) -> bytes:
+        if url.endswith("/4"):
+            raise OSError(f"CDN refused {url}")
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    with ImagePool(processes=1, in_flight=2) as pool:
+        builder = make_builder(tmp_path, pool, downloads, fetch)
+        with pytest.raises(OSError, match="CDN refused"):
+            builder.build(product(5, [f"cdn/5/{i}" for i in range(1, 8)]), "default")
+        assert pool.slots._value == 2  # noqa: SLF001
+        assert not (tmp_path / "packages" / "5").exists()
+
+
+def test_the_same_picture_behind_two_urls_is_normalized_once(tmp_path: Path, downloads):
+    picture = render_product_image(11, 1, 1)
+    with ImagePool(processes=1, in_flight=4) as pool:
+        builder = make_builder(tmp_path, pool, downloads, lambda url: picture)
+        first = builder.build(product(1, ["cdn/a.jpg"]), "default")
+        second = builder.build(product(2, ["cdn/b.jpg"]), "default")
+        third = builder.build(product(3, ["cdn/a.jpg"]), "default")
+    assert first.timings.images_normalized == 1
+    assert (second.timings.images_downloaded, second.timings.images_normalized) == (1, 0)
+    assert (third.timings.images_downloaded, third.timings.images_cached) == (0, 1)  # URL known: not fetched
+    assert first.images[0].path == second.images[0].path == third.images[0].path

@@ -1,0 +1,90 @@
+"""The package writer: names come from numbers only, unchanged content writes nothing, a changed
+package rewrites only what changed, and the leftovers of a killed run are swept."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from resources.package_writer import PackageWriter
+
+HASH_A, HASH_B = "a" * 64, "b" * 64
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> PackageWriter:
+    return PackageWriter(packages_dir=str(tmp_path / "packages"))
+
+
+@pytest.mark.parametrize("name", ["../x.html", "images/../../x.jpg", "/etc/passwd.txt", "a b.html", "x", "im\x00g.jpg",
+                                  "images/한글.jpg", ".hidden.html", "images//01.jpg"])
+def test_file_names_outside_the_plain_pattern_are_refused(writer: PackageWriter, name: str):
+    with pytest.raises(ValueError):
+        writer.write(1, "default", HASH_A, {name: b"x"})
+    assert not (writer.root.parent / "x.html").exists()
+
+
+@pytest.mark.parametrize("variant", ["../x", "a/b", "", "Default", ".builds", "x" * 40])
+def test_variants_that_are_not_plain_names_are_refused(writer: PackageWriter, variant: str):
+    with pytest.raises(ValueError):
+        writer.package_path(1, variant)
+
+
+@pytest.mark.parametrize("number", [-1, "1/../../x", True, 1.5])
+def test_product_numbers_must_be_non_negative_integers(writer: PackageWriter, number):
+    with pytest.raises(ValueError):
+        writer.package_path(number, "default")
+
+
+def test_a_second_write_of_the_same_content_writes_nothing(writer: PackageWriter):
+    files = {"post.html": b"<div>1</div>", "images/01.jpg": b"jpeg"}
+    first = writer.write(7, "default", HASH_A, files)
+    mtimes = {p: p.stat().st_mtime_ns for p in writer.root.rglob("*") if p.is_file()}
+    second = writer.write(7, "default", HASH_A, files)
+    assert first.written and first.bytes_written == len(b"<div>1</div>") + len(b"jpeg")
+    assert not second.written and second.bytes_written == 0
+    assert {p: p.stat().st_mtime_ns for p in writer.root.rglob("*") if p.is_file()} == mtimes
+
+
+def test_a_changed_package_links_its_unchanged_files_and_cached_pictures(writer: PackageWriter, tmp_path: Path):
+    cached = tmp_path / "cached.jpg"
+    cached.write_bytes(b"normalized jpeg")
+    writer.write(7, "default", HASH_A, {"post.html": b"old", "meta.json": b"{}", "images/01.jpg": cached})
+    old = writer.package_path(7, "default").resolve()
+    meta_inode = (old / "meta.json").stat().st_ino
+    result = writer.write(7, "default", HASH_B, {"post.html": b"new!", "meta.json": b"{}", "images/01.jpg": cached})
+    new = writer.package_path(7, "default").resolve()
+    assert result.bytes_written == len(b"new!")  # only the post was written
+    assert result.files_linked == 2
+    assert (new / "meta.json").stat().st_ino == meta_inode
+    assert (new / "images/01.jpg").stat().st_ino == cached.stat().st_ino
+    assert not old.exists()  # the previous version is gone once the link moved
+
+
+def test_root_files_are_replaced_only_when_their_bytes_differ(writer: PackageWriter):
+    assert writer.write_root_file("index.html", b"<html>1</html>") == len(b"<html>1</html>")
+    mtime = (writer.root / "index.html").stat().st_mtime_ns
+    assert writer.write_root_file("index.html", b"<html>1</html>") == 0
+    assert (writer.root / "index.html").stat().st_mtime_ns == mtime
+    with pytest.raises(ValueError):
+        writer.write_root_file("../index.html", b"x")
+
+
+def test_sweep_removes_staging_leftovers_and_builds_no_link_points_to(writer: PackageWriter):
+    writer.write(7, "default", HASH_A, {"post.html": b"kept"})
+    staging = writer.root / ".staging" / "deadbeef"
+    (staging / "images").mkdir(parents=True)
+    (staging / "images" / "01.jpg").write_bytes(b"half")
+    os.symlink("../.builds/nothing", writer.root / ".staging" / "link-dead")
+    orphan = writer.root / ".builds" / "8-default-bbbbbbbbbbbbbbbb"
+    orphan.mkdir()
+    (writer.root / ".cache" / "tmp").mkdir(parents=True)
+    (writer.root / ".cache" / "tmp" / "partial").write_bytes(b"x")
+
+    result = writer.sweep()
+
+    assert (result.staging_removed, result.orphan_builds_removed, result.cache_entries_removed) == (2, 1, 1)
+    assert list((writer.root / ".staging").iterdir()) == [] and not orphan.exists()
+    assert (writer.package_path(7, "default") / "post.html").read_bytes() == b"kept"
