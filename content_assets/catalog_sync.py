@@ -1,9 +1,10 @@
 """The catalog sync: list every page, fetch details only for new or changed products, upsert.
 
 Listing and detail calls use separate rate-limit buckets, so they overlap: a lister thread pages
-through the search while detail workers fetch the products of pages already seen. Only the
-calling thread touches DuckDB. Details are written in chunks as they arrive, so a sync that dies
-midway keeps what it fetched, and the next one resumes without fetching it again.
+through the search while detail workers fetch the products of pages already seen. One writer
+thread owns the DuckDB connection, so writes never stall the loop that feeds the workers.
+Details are written in chunks as they arrive, so a sync that dies midway keeps what it fetched,
+and the next one resumes without fetching it again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ ALL_STATUS_TYPES = (
 )
 # Until measured, assume a detail call takes this long (seconds) when sizing concurrency.
 INITIAL_LATENCY_GUESS = 0.25
+# Detail chunks queued for the writer before the loop waits for it (bounds memory).
+MAX_PENDING_WRITES = 4
 
 
 class SyncAborted(RuntimeError):
@@ -162,14 +165,27 @@ def run_sync(
         except CommerceApiError as exc:
             return _DetailOutcome(origin_product_no, None, exc)
 
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+    pending_writes: deque[Future[tuple[UpsertCounts, float]]] = deque()
+
+    def write_details(chunk: list[ProductDetail]) -> tuple[UpsertCounts, float]:
+        db_started = time.perf_counter()
+        counts = store.apply_details(chunk)
+        return counts, time.perf_counter() - db_started
+
+    def collect_writes(*, block: bool) -> None:
+        while pending_writes and (block or pending_writes[0].done() or len(pending_writes) > MAX_PENDING_WRITES):
+            counts, seconds = pending_writes.popleft().result()
+            report.upsert += counts
+            report.db_seconds += seconds
+
     def flush() -> None:
         nonlocal last_flush
         if fetched:
-            db_started = time.perf_counter()
-            report.upsert += store.apply_details(fetched)
-            report.db_seconds += time.perf_counter() - db_started
+            pending_writes.append(writer.submit(write_details, list(fetched)))
             fetched.clear()
         last_flush = time.perf_counter()
+        collect_writes(block=False)
 
     def take_page(page: SearchPage) -> None:
         report.pages += 1
@@ -177,7 +193,7 @@ def run_sync(
         for number, message in page.bad_entries:
             report.errors.append(SyncError(number, "search", None, "MALFORMED_ENTRY", message))
         db_started = time.perf_counter()
-        diff = store.write_listing(page.products, refetch_all=not incremental)
+        diff = writer.submit(store.write_listing, page.products, refetch_all=not incremental).result()
         report.db_seconds += time.perf_counter() - db_started
         report.needs_detail += len(diff.needs_detail)
         report.unchanged_skipped += diff.unchanged
@@ -260,7 +276,9 @@ def run_sync(
                         if not future.cancelled() and future.result().detail is not None:
                             fetched.append(future.result().detail)  # type: ignore[arg-type]
                 flush()
+                collect_writes(block=True)
             finally:
+                writer.shutdown(wait=True)
                 store.record_errors(run_id, report.errors)
                 report.detail_seconds = client.stats.call_latency_seconds("detail")
                 report.total_seconds = time.perf_counter() - started

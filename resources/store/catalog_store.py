@@ -216,13 +216,13 @@ class CatalogStore:
             # The detail belongs to the modifiedDate the list showed when it was asked for.
             con.execute(
                 """
-                INSERT OR REPLACE INTO product_details BY NAME
-                SELECT d.*, l.modified_date, now() AS fetched_at
+                INSERT OR REPLACE INTO product_details
+                SELECT d.origin_product_no, l.modified_date, now()
                 FROM detail_chunk d JOIN product_list l USING (origin_product_no)
                 """
             )
+            counts = self._merge_products("product_list l JOIN detail_chunk d USING (origin_product_no)")
             con.unregister("detail_chunk")
-            counts = self._merge_products_for([d.origin_product_no for d in details])
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
@@ -230,23 +230,28 @@ class CatalogStore:
         return counts
 
     def _merge_products_for(self, origin_product_nos: Sequence[int]) -> UpsertCounts:
-        """Rebuild these products from listing + detail and merge them (inside a transaction)."""
-        started = time.perf_counter()
+        """Re-merge these products from their listing, keeping the content they already have
+        (a deleted product has no detail to fetch)."""
         self.con.register("merge_keys", pa.table({"origin_product_no": pa.array(origin_product_nos, pa.int64())}))
+        counts = self._merge_products(
+            "product_list l JOIN (SELECT DISTINCT origin_product_no FROM merge_keys) k USING (origin_product_no) "
+            "LEFT JOIN products d USING (origin_product_no)"
+        )
+        self.con.unregister("merge_keys")
+        return counts
+
+    def _merge_products(self, source: str) -> UpsertCounts:
+        """Make product rows from `source`, a FROM clause joining the listing `l` with detail
+        fields `d`, and merge them. Inside the caller's transaction."""
+        started = time.perf_counter()
         select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE staged_products AS
             SELECT *, {PAYLOAD_HASH_SQL} AS payload_hash, now() AS synced_at
-            FROM (
-                SELECT {select}
-                FROM product_list l
-                JOIN (SELECT DISTINCT origin_product_no FROM merge_keys) k USING (origin_product_no)
-                LEFT JOIN product_details d USING (origin_product_no)
-            )
+            FROM (SELECT {select} FROM {source})
             """  # noqa: S608
         )
-        self.con.unregister("merge_keys")
         counts = merge_products(self.con, "staged_products")
         return UpsertCounts(counts.inserted, counts.updated, counts.unchanged, time.perf_counter() - started)
 

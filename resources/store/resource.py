@@ -19,6 +19,9 @@ class DuckDBStore(dg.ConfigurableResource):
     """The local copy of the catalog. Path from `CONTENT_DB_PATH`."""
 
     database_path: str = DEFAULT_DATABASE_PATH
+    # DuckDB's own default is 80% of RAM, and it keeps what it wrote resident up to that; a sync
+    # needs little, and what does not fit spills to disk.
+    memory_limit: str = "256MB"
 
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:
@@ -28,6 +31,7 @@ class DuckDBStore(dg.ConfigurableResource):
         try:
             # KST calendar days are what the API's date filters mean.
             con.execute("SET TimeZone = 'Asia/Seoul'")
+            con.execute(f"SET memory_limit = '{self.memory_limit}'")
             migrate(con)
             yield CatalogStore(con)
         finally:

@@ -129,6 +129,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        # product_details becomes the fetch ledger: which listed version each stored detail
+        # belongs to. Its content lives once, in products (it was held twice).
+        """
+        CREATE TABLE product_details_ledger (
+            origin_product_no BIGINT PRIMARY KEY,
+            modified_date TIMESTAMPTZ NOT NULL,  -- the list's modifiedDate this detail belongs to
+            fetched_at TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO product_details_ledger SELECT origin_product_no, modified_date, fetched_at FROM product_details;
+        DROP TABLE product_details;
+        ALTER TABLE product_details_ledger RENAME TO product_details;
+        """,
+    ),
 )
 
 
