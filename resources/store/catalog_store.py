@@ -86,6 +86,8 @@ _PRODUCT_FROM_LIST_AND_DETAIL = {
     "meta_description": "d.meta_description",
 }
 assert tuple(_PRODUCT_FROM_LIST_AND_DETAIL) == PRODUCT_COLUMNS
+assert tuple(_LISTING_SCHEMA.names) == tuple(ListedProduct.__dataclass_fields__)
+assert tuple(_DETAIL_SCHEMA.names) == tuple(ProductDetail.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -120,29 +122,9 @@ class CatalogStore:
         (`refetch_all`: every live product, whatever its modifiedDate)."""
         if not products:
             return ListingDiff((), (), 0)
+        # ListedProduct fields are the listing schema, column for column.
         page = pa.Table.from_pylist(
-            [
-                {
-                    "origin_product_no": p.origin_product_no,
-                    "channel_product_no": p.channel_product_no,
-                    "seller_management_code": p.seller_management_code,
-                    "name": p.name,
-                    "status_type": p.status_type,
-                    "display_status": p.display_status,
-                    "sale_price": p.sale_price,
-                    "discounted_price": p.discounted_price,
-                    "stock_quantity": p.stock_quantity,
-                    "representative_image_url": p.representative_image_url,
-                    "seller_tags": list(p.seller_tags),
-                    "category": p.category,
-                    "brand_name": p.brand_name,
-                    "manufacturer_name": p.manufacturer_name,
-                    "reg_date": p.reg_date,
-                    "modified_date": p.modified_date,
-                    "channel_count": p.channel_count,
-                }
-                for p in products
-            ],
+            [vars(p) for p in products],
             schema=_LISTING_SCHEMA,
         )
         con = self.con
@@ -185,28 +167,9 @@ class CatalogStore:
         """Store a chunk of fetched details and upsert their products, in one transaction."""
         if not details:
             return UpsertCounts()
+        # ProductDetail fields are the detail schema, column for column.
         chunk = pa.Table.from_pylist(
-            [
-                {
-                    "origin_product_no": d.origin_product_no,
-                    "name": d.name,
-                    "status_type": d.status_type,
-                    "sale_price": d.sale_price,
-                    "stock_quantity": d.stock_quantity,
-                    "detail_content": d.detail_content,
-                    "image_urls": list(d.image_urls),
-                    "seller_tags": list(d.seller_tags),
-                    "seller_management_code": d.seller_management_code,
-                    "seller_barcode": d.seller_barcode,
-                    "brand_name": d.brand_name,
-                    "manufacturer_name": d.manufacturer_name,
-                    "model_name": d.model_name,
-                    "page_title": d.page_title,
-                    "meta_description": d.meta_description,
-                    "channel_product_name": d.channel_product_name,
-                }
-                for d in details
-            ],
+            [vars(d) for d in details],
             schema=_DETAIL_SCHEMA,
         )
         con = self.con

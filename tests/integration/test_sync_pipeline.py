@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,35 @@ def client_for(server: EmulatorServer, rate: float) -> CommerceApiClient:
                              retry=RetryPolicy(max_retries=4, backoff_base_seconds=0.05))
 
 
-def detail_200s(server: EmulatorServer) -> int:
-    return server.stats()["requests"].get("detail", {}).get("200", 0)
+class ClientWithEvent(CommerceApiClient):
+    """Runs `event` once, from inside the sync, right after the `after`-th detail arrives."""
+
+    def __init__(self, *args, after: int, event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._after, self._event, self._count, self._lock = after, event, 0, threading.Lock()
+
+    def get_origin_product(self, origin_product_no):
+        detail = super().get_origin_product(origin_product_no)
+        with self._lock:
+            self._count += 1
+            if self._count == self._after:
+                self._event()
+        return detail
+
+
+def client_with_event(server: EmulatorServer, rate: float, *, after: int, event) -> CommerceApiClient:
+    return ClientWithEvent(base_url=server.base_url, client_id=DEFAULT_CLIENT_ID,
+                           client_secret=DEFAULT_CLIENT_SECRET, initial_rate_per_second=rate,
+                           retry=RetryPolicy(max_retries=4, backoff_base_seconds=0.05), after=after, event=event)
 
 
 def test_the_client_follows_a_rate_cut_mid_sync_without_a_storm_of_429s(tmp_path: Path):
     with EmulatorServer(EmulatorConfig(products=120, seed=3, rate=40.0, port=0)) as server:
         live = sum(1 for p in server.catalog.products if p.status_type != "DELETE")
-
-        def cut_rate() -> None:
-            while detail_200s(server) < 90:
-                time.sleep(0.01)
-            server.set_rate(5.0)
-
-        cutter = threading.Thread(target=cut_rate)
-        cutter.start()
-        with client_for(server, 40.0) as client, DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as store:
+        with client_with_event(server, 40.0, after=90, event=lambda: server.set_rate(5.0)) as client, \
+                DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as store:
             # 30 workers keep 30 reservations queued at the 40/s spacing when the rate drops.
             report = run_sync(client, store, concurrency=30)
-            cutter.join()
             assert report.details_fetched == live
             assert client.pacers["detail"].advertised_rate == 5.0
             # Reservations made at 40/s are re-timed at 5/s instead of being fired into 429s.
@@ -50,16 +59,11 @@ def test_a_sync_aborted_midway_resumes_where_it_stopped(tmp_path: Path):
     with EmulatorServer(EmulatorConfig(products=200, seed=4, rate=100.0, port=0)) as server:
         live = sum(1 for p in server.catalog.products if p.status_type != "DELETE")
 
-        def revoke_credentials() -> None:
-            while detail_200s(server) < 80:
-                time.sleep(0.005)
-            server.inject("detail", "401", count=10)  # the fresh token is refused too: fatal
-
-        revoker = threading.Thread(target=revoke_credentials)
-        revoker.start()
-        with client_for(server, 100.0) as client, database.connect() as store, pytest.raises(SyncAborted):
+        # After 80 details the credentials are revoked: even a fresh token is refused (fatal).
+        revoke = lambda: server.inject("detail", "401", count=100_000)  # noqa: E731 (until cleared)
+        with client_with_event(server, 100.0, after=80, event=revoke) as client, database.connect() as store, \
+                pytest.raises(SyncAborted):
             run_sync(client, store, flush_rows=25)
-        revoker.join()
         server.clear_faults()
         with database.connect() as store:
             kept = store.count("product_details")
