@@ -41,3 +41,13 @@ emulator: install
 
 clean:
 	rm -rf data .dagster_home .pytest_cache
+
+# Benchmarks against the emulator (never part of `make test`); output in perf_reports/.
+# BENCH_ARGS: e.g. --profile, --fail-on-regression (see `python -m benchmarks --help`).
+.PHONY: bench bench-quick
+
+bench: install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-quick: install
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)

@@ -1,0 +1,276 @@
+"""latest.md: every target with our figure, the bound, pass/miss and the baseline beside it,
+then each scenario's figures, the matrix, and the comparison with baseline.json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from benchmarks.compare import HIGHER
+
+STATUS_TEXT = {"pass": "✅ pass", "miss": "❌ miss", "not run": "— not run", "error": "⚠️ error"}
+CHARTS = (
+    ("throughput_vs_concurrency.png", "Detail throughput vs concurrency"),
+    ("latency_percentiles.png", "p50 / p95 / p99 per stage"),
+    ("ratio_429.png", "429 ratio per sync run"),
+)
+
+
+def fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        text = f"{value:,.4f}" if abs(value) < 1 else f"{value:,.3f}" if abs(value) < 100 else f"{value:,.1f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return f"{text} {unit}".strip() if unit and unit != "x" else (f"{text}x" if unit == "x" else text)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _error_line(section: Mapping[str, Any]) -> list[str]:
+    if "not_run" in section:
+        return ["*Not part of this run.*", ""]
+    return [f"**Failed:** `{str(section['error'])[:600]}`", ""] if "error" in section else []
+
+
+def _skip(section: Mapping[str, Any]) -> bool:
+    return "error" in section or "not_run" in section
+
+
+def _targets(report: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for target in report["targets"]:
+        bound = target["bound"]
+        bound_text = f"{target['op']} {fmt(target['bound_value'], target['unit'])}" if not isinstance(bound, str) \
+            else f"{target['op']} `{bound}` ({fmt(target['bound_value'])})"
+        name = target["name"] + (" *(full bench)*" if target["full_only"] else "")
+        note = f" — {target['note']}" if target["note"] else ""
+        rows.append([name, fmt(target["value"], target["unit"]), fmt(target["baseline"], target["unit"]),
+                     bound_text + note, STATUS_TEXT[target["status"]]])
+    counts = {status: sum(1 for t in report["targets"] if t["status"] == status) for status in STATUS_TEXT}
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    return ["## Targets", "", f"{summary}.", ""] + _table(
+        ["target", "ours", "baseline client", "target", "result"], rows)
+
+
+def _sync_side_by_side(report: Mapping[str, Any], ours_key: str, baseline_key: str, title: str) -> list[str]:
+    ours, baseline = report.get(ours_key, {}), report.get(baseline_key, {})
+    lines = [f"## {title}", ""]
+    lines += _error_line(ours) + _error_line(baseline)
+    if _skip(ours) and _skip(baseline):
+        return lines
+    figures = (
+        ("products", ""), ("rate_per_s", "req/s"), ("floor_seconds", "s"), ("wall_seconds", "s"),
+        ("efficiency", ""), ("ratio_429", ""), ("responses_429", ""), ("api_calls", ""),
+        ("detail_p50_ms", "ms"), ("detail_p95_ms", "ms"), ("detail_p99_ms", "ms"), ("details_per_second", "/s"),
+        ("concurrency", ""), ("peak_concurrency", ""), ("db_seconds", "s"), ("errors", ""),
+    )
+    rows = [[name, fmt(ours.get(name), unit), fmt(baseline.get(name), unit)] for name, unit in figures]
+    lines += _table(["figure", "ours", "baseline client"], rows)
+    latency = ours.get("latency_ms")
+    if latency is not None:
+        lines += [f"Emulator latency {fmt(latency)} ± {fmt(ours.get('latency_jitter_ms'))} ms per API response; "
+                  "each client on a fresh emulator process (fresh buckets) and a fresh DuckDB file. "
+                  "Floors from the emulator's own counts (429s excluded), for both clients alike.", ""]
+    return lines
+
+
+def _ratios(report: Mapping[str, Any], key: str) -> list[str]:
+    ratios = report.get(key) or {}
+    return [
+        f"Ratios (ours / baseline): efficiency **{fmt(ratios.get('efficiency_ratio'), 'x')}**, "
+        f"429 responses **{fmt(ratios.get('ratio_429'), 'x')}** ({fmt(ratios.get('ours_429'))} vs "
+        f"{fmt(ratios.get('baseline_429'))}; fewer by {fmt(ratios.get('fewer_429_factor'))}), "
+        f"wall {fmt(ratios.get('wall_ratio'), 'x')}, API calls {fmt(ratios.get('api_calls_ratio'), 'x')}.",
+        "",
+    ]
+
+
+def _incremental(report: Mapping[str, Any]) -> list[str]:
+    section = report["sync_incremental"]
+    lines = ["## Incremental sync", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    lines += _table(["figure", "value"], [
+        ["products", fmt(section.get("products"))], ["changed", fmt(section.get("changed"))],
+        ["detail_calls (server side)", fmt(section.get("detail_calls"))],
+        ["rate", fmt(section.get("rate_per_s"), "req/s")], ["floor_seconds", fmt(section.get("floor_seconds"), "s")],
+        ["wall_seconds", fmt(section.get("wall_seconds"), "s")], ["efficiency", fmt(section.get("efficiency"))],
+        ["ratio_429", fmt(section.get("ratio_429"))], ["api_calls", fmt(section.get("api_calls"))],
+    ])
+    lines += [f"Run at {fmt(section.get('rate_per_s'))} req/s, the real API's rate: the store is filled first at a "
+              "high rate, 5% of the catalog is modified, the emulator's rate is set to 2 req/s (buckets restart "
+              "full), then a fresh client syncs.", ""]
+    return lines
+
+
+def _upsert(report: Mapping[str, Any]) -> list[str]:
+    section = report["upsert"]
+    lines = ["## Upsert (DuckDB)", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    lines += _table(["figure", "value"], [
+        ["rows_10k_seconds (median)", f"{fmt(section.get('rows_10k_seconds'), 's')} "
+                                      f"(samples {', '.join(fmt(s) for s in section.get('rows_10k_samples_seconds', []))})"],
+        ["rows_1m_seconds", fmt(section.get("rows_1m_seconds"), "s")],
+        ["noop_1m_rows_written", fmt(section.get("noop_1m_rows_written"))],
+        ["noop_1m_seconds", fmt(section.get("noop_1m_seconds"), "s")],
+        ["batch_vs_row_speedup", fmt(section.get("batch_vs_row_speedup"), "x")],
+        ["row by row, per row", fmt(section.get("row_by_row_seconds_per_row"), "s")],
+        ["row size (Arrow)", fmt(section.get("row_bytes_in_arrow"), "bytes")],
+    ])
+    lines += [f"Rows are synthetic, shaped like the emulator's products. {section.get('batch_vs_row_note', '')}.", ""]
+    matrix = (report.get("matrix") or {}).get("upsert")
+    if matrix:
+        lines += ["### Commit strategies (10k rows)", ""]
+        lines += _table(["strategy", "seconds", "rows/s", "note"], [
+            ["row by row" if s["batch_rows"] == 1 else f"batches of {s['batch_rows']:,}", fmt(s["seconds"], "s"),
+             fmt(s["rows_per_second"]), f"extrapolated from {s['rows_measured']:,} rows" if s["extrapolated"] else ""]
+            for s in matrix["commit_strategies"]])
+        lines += ["### Primary-key index on/off (1M rows)", ""]
+        lines += _table(["index", "insert", "update 10%"], [
+            [i["index"], fmt(i["insert_seconds"], "s"), fmt(i["update_10pct_seconds"], "s")] for i in matrix["index"]])
+        lines += ["### Payload-hash skip on/off (1M unchanged rows re-upserted)", ""]
+        lines += _table(["hash skip", "seconds", "rows written"], [
+            ["on" if h["skip_unchanged"] else "off", fmt(h["seconds"], "s"), fmt(h["rows_written"])]
+            for h in matrix["hash_skip"]])
+    return lines
+
+
+def _packages(report: Mapping[str, Any]) -> list[str]:
+    section = report["packages"]
+    lines = ["## Package builds", ""] + _error_line(section)
+    builds = section.get("builds") or []
+    if builds:
+        lines += _table(
+            ["images", "packages built", "build p50", "build p95", "packages/min", "bytes written",
+             "unchanged rebuild: bytes written", "unchanged rebuild: unchanged"],
+            [[b.get("images"), fmt(b.get("packages_built")), fmt(b.get("build_p50_seconds"), "s"),
+              fmt(b.get("build_p95_seconds"), "s"), fmt(b.get("packages_per_minute")), fmt(b.get("bytes_written")),
+              fmt(b.get("unchanged_rebuild_bytes_written")), fmt(b.get("unchanged_rebuild_packages_unchanged"))]
+             if "error" not in b else [b.get("images"), f"error: `{b['error'][:300]}`", "", "", "", "", "", ""]
+             for b in builds])
+        lines += ["The `content_packages` asset alone, over a prepared store of real emulator products whose image "
+                  "lists are rebuilt from real catalog image URLs; each image is fetched once beforehand (as a CDN "
+                  "would already hold it). The unchanged rebuild queues every product again with nothing changed.", ""]
+    stages = section.get("stage_seconds") or {}
+    if stages:
+        lines += ["Stage seconds of the 10-image build (summed over packages): "
+                  + ", ".join(f"{k.removesuffix('_seconds')} {fmt(v)}" for k, v in stages.items()), ""]
+    lines += ["### Compression (`packages.compression`)", ""]
+    compression = section.get("compression") or {}
+    lines += _table(["figure", "value"], [[key, fmt(value)] for key, value in compression.items()]) if compression \
+        else ["—", ""]
+    return lines
+
+
+def _e2e(report: Mapping[str, Any]) -> list[str]:
+    section = report["e2e"]
+    lines = ["## End to end through Dagster", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    lines += _table(["figure", "value"], [
+        ["products", fmt(section.get("products"))], ["rate", fmt(section.get("rate_per_s"), "req/s")],
+        ["wall_seconds", fmt(section.get("wall_seconds"), "s")],
+        ["api_floor_seconds", fmt(section.get("api_floor_seconds"), "s")],
+        ["overhead_seconds", fmt(section.get("overhead_seconds"), "s")],
+        ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
+    ])
+    assets = section.get("assets") or {}
+    if assets:
+        lines += ["Where the time went, from each asset's metadata:", ""]
+        lines += _table(["asset", "figures"], [
+            [asset, ", ".join(f"{k} {fmt(v)}" for k, v in values.items())] for asset, values in assets.items()])
+    return lines
+
+
+def _memory(report: Mapping[str, Any]) -> list[str]:
+    section = report["memory"]
+    lines = ["## Memory", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    lines += _table(["figure", "value"], [
+        ["products", fmt(section.get("products"))], ["peak_rss_mb (ru_maxrss)", fmt(section.get("peak_rss_mb"), "MB")],
+        ["sampled peak RSS", fmt(section.get("sampled_peak_rss_mb"), "MB")],
+        ["RSS after imports", fmt(section.get("rss_after_imports_mb"), "MB")],
+        ["details fetched", fmt(section.get("details_fetched"))], ["wall", fmt(section.get("wall_seconds"), "s")],
+        ["details/s", fmt(section.get("details_per_second"))], ["concurrency", fmt(section.get("concurrency"))],
+    ])
+    lines += ["The sync process alone (the emulator is a process of its own), at nice 19 in the background of the "
+              "whole run: it measures memory, not speed.", ""]
+    return lines
+
+
+def _sync_matrix(report: Mapping[str, Any]) -> list[str]:
+    rows = report["matrix"]["sync"]
+    lines = ["## Sync runs", ""]
+    lines += _table(
+        ["run", "client", "rate", "page", "concurrency (peak)", "incremental", "floor", "wall", "efficiency",
+         "429 ratio", "details/s", "detail p50/p95/p99 ms"],
+        [[r["run"], r["client"], fmt(r["rate_per_s"]), fmt(r["page_size"]),
+          f"{fmt(r['concurrency'])} ({fmt(r['peak_concurrency'])})", fmt(r["incremental"]), fmt(r["floor_seconds"], "s"),
+          fmt(r["wall_seconds"], "s"), fmt(r["efficiency"]), fmt(r["ratio_429"]), fmt(r["details_per_second"]),
+          f"{fmt(r['detail_p50_ms'])} / {fmt(r['detail_p95_ms'])} / {fmt(r['detail_p99_ms'])}"] for r in rows])
+    failed = [key for key, value in report.items() if key.startswith("sync_") and isinstance(value, Mapping)
+              and "error" in value]
+    if not rows and not failed:
+        return lines + ["*No sync in this run.*", ""]
+    for key in failed:
+        lines += [f"- `{key}` failed: `{str(report[key]['error'])[:300]}`"]
+    return lines + ([""] if failed else [])
+
+
+def _comparison(report: Mapping[str, Any]) -> list[str]:
+    comparison = report.get("comparison") or {}
+    lines = ["## Against perf_reports/baseline.json", ""]
+    if not comparison.get("rows"):
+        return lines + [comparison.get("note", "Nothing to compare."), ""]
+    lines += [f"Baseline: {comparison.get('baseline_mode')} run of {comparison.get('baseline_started_at')}. "
+              f"A figure more than {comparison['threshold']:.0%} worse (in its own direction) is flagged. "
+              f"**{comparison['regressions']} regression(s).**", ""]
+    lines += _table(["figure", "better", "baseline.json", "latest", "change", "flag"], [
+        [row["figure"], "higher" if row["better"] == HIGHER else "lower", fmt(row["baseline"]), fmt(row["latest"]),
+         "—" if row["change"] is None else f"{row['change']:+.1%}", "⚠️ >15% worse" if row["regressed"] else ""]
+        for row in comparison["rows"]])
+    return lines
+
+
+def render(report: Mapping[str, Any]) -> str:
+    meta = report["meta"]
+    lines = [
+        f"# Benchmark report: `{meta['command']}`", "",
+        f"{meta['started_at']} · {meta['mode']} run · {fmt(meta.get('wall_seconds'), 's')} wall · "
+        f"{meta['cpu_count']} CPUs · load average {meta['load_before']} before, {meta['load_after']} after · "
+        f"commit {meta['git_commit']}{' (+ uncommitted changes)' if meta.get('git_dirty') else ''} · "
+        f"Python {meta['python']}", "",
+    ]
+    if meta.get("load_warning"):
+        lines += [f"> ⚠️ {meta['load_warning']}", ""]
+    lines += _targets(report)
+    lines += _sync_side_by_side(report, "sync_full", "sync_full_baseline", "Full sync: ours and the baseline client, side by side")
+    lines += _ratios(report, "ratios")
+    if "sync_full_2rps" in report:
+        lines += _sync_side_by_side(report, "sync_full_2rps", "sync_full_2rps_baseline",
+                                    "Full sync at 2 req/s (the real API's rate), side by side")
+        lines += _ratios(report, "ratios_2rps")
+    lines += _incremental(report)
+    lines += _upsert(report)
+    lines += _packages(report)
+    lines += _e2e(report)
+    lines += _memory(report)
+    lines += _sync_matrix(report)
+    lines += _comparison(report)
+    lines += ["## Charts", ""] + [f"![{title}]({name})" for name, title in CHARTS] + [""]
+    if meta.get("profile"):
+        lines += [f"Profile of the sync (pyinstrument, the coordinating thread): [{meta['profile']}]({meta['profile']})", ""]
+    return "\n".join(lines)

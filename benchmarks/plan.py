@@ -1,0 +1,58 @@
+"""What `make bench-quick` and `make bench` run, and how the steps share the machine.
+
+Syncs that wait on the rate limit use little CPU, so they run side by side, each with its own
+emulator process (fresh buckets) and DuckDB file. CPU-bound steps (upsert, package builds) run
+alone. The 100,000-product memory sync runs in the background at nice 19 for the whole run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.runner import Step
+
+# The emulator for every sync scenario: 1,000 products, 20 req/s per API, and a WAN-like
+# latency (the real API is a round trip away; on loopback it would be ~2 ms).
+SYNC = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
+REAL_API_RATE = 2.0
+INCREMENTAL = {**SYNC, "rate": REAL_API_RATE, "changed_fraction": 0.05}
+MEMORY = {"products": 100_000, "rate": 5_000.0, "concurrency": 8}
+E2E = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
+
+
+def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
+    full_sync = dict(SYNC)
+    if profile_path is not None:
+        full_sync["profile_path"] = str(profile_path)
+    return [
+        Step("memory", "memory", MEMORY, background=True, nice=19),
+        Step("sync_full", "sync", full_sync, wave=1),
+        Step("sync_full_baseline", "sync_baseline", SYNC, wave=1),
+        Step("sync_incremental", "sync_incremental", INCREMENTAL, wave=1),
+        Step("e2e", "e2e", E2E, wave=1),
+        Step("upsert", "upsert", {"repeats": 3, "row_by_row_sample": 300}, wave=2),
+        Step("packages", "packages", {"images": [10], "packages": 40}, wave=3),
+    ]
+
+
+def full_plan(*, profile_path: Path | None = None) -> list[Step]:
+    steps = [step for step in quick_plan(profile_path=profile_path) if step.key not in {"upsert", "packages"}]
+    steps += [
+        # The real API's rate, once: about 8 minutes each, side by side with everything else.
+        Step("sync_full_2rps", "sync", {**SYNC, "rate": REAL_API_RATE}, background=True),
+        Step("sync_full_2rps_baseline", "sync_baseline", {**SYNC, "rate": REAL_API_RATE}, background=True),
+        # The seed plan's matrix. Page size 500 with adaptive concurrency is sync_full itself.
+        Step("sync_page_50", "sync", {**SYNC, "page_size": 50}, wave=2),
+        Step("sync_page_200", "sync", {**SYNC, "page_size": 200}, wave=2),
+        Step("sync_concurrency_1", "sync", {**SYNC, "concurrency": 1}, wave=2),
+        Step("sync_concurrency_5", "sync", {**SYNC, "concurrency": 5}, wave=2),
+        Step("sync_concurrency_10", "sync", {**SYNC, "concurrency": 10}, wave=3),
+        Step("sync_incremental_off", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"], "incremental": False},
+             wave=3),
+        Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),
+        # How much the comparison owes to the baseline's backoff: a quicker one.
+        Step("sync_full_baseline_backoff_250ms", "sync_baseline", {**SYNC, "backoff_base_seconds": 0.25}, wave=3),
+        Step("upsert", "upsert", {"repeats": 3, "row_by_row_sample": 300, "matrix": True}, wave=4),
+        Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=5),
+    ]
+    return steps

@@ -1,0 +1,175 @@
+"""Package builds: the `content_packages` asset over a prepared store whose queued products have
+3, 10 or 30 image URLs served by the emulator.
+
+The products are real emulator products (synced first); their image lists are rebuilt from the
+URLs of real catalog images, so a 30-image package borrows other products' pictures. Each image
+is fetched once before the first build, the way a CDN serves an image it already has: the
+emulator draws a JPEG on first request, which a CDN would not. After the first build every item is
+queued again and rebuilt with nothing changed: that rebuild must write 0 bytes.
+
+The package builder is being rewritten (issue 6): any failure is returned as the scenario's error,
+never raised past the harness.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+
+from benchmarks.emulator_process import EmulatorProcess
+
+# The emulator keeps its last 512 drawn images; stay under that so warmed images stay warm.
+IMAGE_POOL_LIMIT = 480
+PACKAGES_ASSET = "content_packages"
+
+
+def compression_figures(params: dict[str, Any]) -> dict[str, Any]:
+    """`packages.compression` in latest.json.
+
+    LEAD: wire the issue-6 compression experiment here (the function the package builder exposes),
+    and return its figures; the report prints whatever this dict holds.
+    """
+    return {"status": "not wired", "note": "the issue-6 compression experiment is not connected to the harness yet"}
+
+
+def _source_products(emulator: EmulatorProcess, database_path: str, pool_size: int) -> tuple[pa.Table, list[str]]:
+    """Sync the emulator's catalog; return its live product rows and up to `pool_size` image URLs."""
+    from content_assets.catalog_sync import run_sync
+    from resources.commerce_api import CommerceApiClient
+    from resources.store import PRODUCT_COLUMNS, DuckDBStore
+
+    with CommerceApiClient(base_url=emulator.base_url, client_id=DEFAULT_CLIENT_ID,
+                           client_secret=DEFAULT_CLIENT_SECRET, initial_rate_per_second=emulator.rate) as client:
+        with DuckDBStore(database_path=database_path).connect() as catalog:
+            run_sync(client, catalog)
+            rows = catalog.con.sql(
+                f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products "  # noqa: S608
+                "WHERE status_type <> 'DELETE' ORDER BY origin_product_no"
+            ).to_arrow_table()
+            urls = [row[0] for row in catalog.con.execute(
+                "SELECT DISTINCT unnest(image_urls) AS url FROM products WHERE status_type <> 'DELETE' ORDER BY url"
+            ).fetchall()]
+    return rows, urls[:pool_size]
+
+
+def _with_images(rows: pa.Table, pool: list[str], images: int) -> pa.Table:
+    """Give every product `images` distinct URLs from the pool (rotating, so products differ)."""
+    lists = [[pool[(index * images + n) % len(pool)] for n in range(images)] for index in range(rows.num_rows)]
+    rows = rows.set_column(rows.column_names.index("image_urls"), "image_urls", pa.array(lists, pa.list_(pa.string())))
+    first = pa.array([urls[0] for urls in lists], pa.string())
+    return rows.set_column(rows.column_names.index("representative_image_url"), "representative_image_url", first)
+
+
+def _prepare_store(database_path: str, rows: pa.Table) -> int:
+    from resources.store import DuckDBStore, refresh_queue, upsert_products
+
+    with DuckDBStore(database_path=database_path).connect() as catalog:
+        upsert_products(catalog.con, rows)
+        catalog.con.execute("BEGIN TRANSACTION")
+        counts = refresh_queue.enqueue_changed_products(catalog.con)
+        catalog.con.execute("COMMIT")
+    return counts.total
+
+
+def _requeue_everything(database_path: str) -> int:
+    """Ask for every package again with nothing changed (what a retry or a forced rebuild does)."""
+    from resources.store import DuckDBStore
+
+    with DuckDBStore(database_path=database_path).connect() as catalog:
+        return len(catalog.con.execute(
+            "UPDATE refresh_queue SET status = 'pending', attempts = 0 RETURNING origin_product_no"
+        ).fetchall())
+
+
+def _materialize_packages() -> tuple[dict[str, Any], float]:
+    """Materialize content_packages alone; its metadata and wall seconds. Raises on a failed run."""
+    import dagster as dg
+
+    from content_assets.definitions import defs
+
+    assets_def = defs.resolve_assets_def(PACKAGES_ASSET)
+    partition_key = None
+    if assets_def.partitions_def is not None:
+        partition_key = assets_def.partitions_def.get_last_partition_key()
+    started = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        # resolve_assets_def gives the asset with its resources bound.
+        result = dg.materialize([assets_def], instance=instance, raise_on_error=False,
+                                partition_key=partition_key)
+    wall = time.perf_counter() - started
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        if materialization is not None and materialization.asset_key.to_user_string() == PACKAGES_ASSET:
+            return {key: value.value for key, value in materialization.metadata.items()}, wall
+    failure = next((e for e in result.all_events if e.is_step_failure), None)
+    reason = (failure.step_failure_data.error.message.strip()
+              if failure and failure.step_failure_data and failure.step_failure_data.error else "no materialization")
+    raise RuntimeError(f"{PACKAGES_ASSET} run failed: {reason[:1500]}")
+
+
+def _build_figures(images: int, packages: int, first: dict[str, Any], first_wall: float,
+                   rebuild: dict[str, Any], rebuild_wall: float) -> dict[str, Any]:
+    built = int(first.get("packages_built") or 0)
+    build_seconds = float(first.get("total_seconds") or first_wall)
+    return {
+        "images": images,
+        "products": packages,
+        "packages_built": built,
+        "packages_failed": first.get("packages_failed"),
+        "build_p50_seconds": first.get("package_build_p50_seconds"),
+        "build_p95_seconds": first.get("package_build_p95_seconds"),
+        "bytes_written": first.get("bytes_written"),
+        "packages_per_minute": round(built / build_seconds * 60, 1) if build_seconds and built else None,
+        "asset_seconds": build_seconds,
+        "materialize_wall_seconds": round(first_wall, 3),
+        "unchanged_rebuild_bytes_written": rebuild.get("bytes_written"),
+        "unchanged_rebuild_packages_built": rebuild.get("packages_built"),
+        "unchanged_rebuild_packages_unchanged": rebuild.get("packages_unchanged"),
+        "unchanged_rebuild_seconds": rebuild.get("total_seconds") or round(rebuild_wall, 3),
+        "stage_seconds": {key: first[key] for key in sorted(first) if key.endswith("_seconds") and key.startswith(
+            ("image_", "keyframe_", "zip_", "gallery_"))},
+    }
+
+
+def run(params: dict[str, Any]) -> dict[str, Any]:
+    image_counts = [int(n) for n in params.get("images", [10])]
+    packages = int(params.get("packages", 40))
+    with EmulatorProcess(products=int(params.get("catalog_products", 200)), rate=1_000.0,
+                         seed=int(params.get("seed", 42))) as emulator, \
+            tempfile.TemporaryDirectory(prefix="bench-packages-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        pool_size = min(IMAGE_POOL_LIMIT, max(image_counts) * packages)
+        source, pool = _source_products(emulator, str(scratch / "source.duckdb"), pool_size)
+        with httpx.Client(timeout=30) as http:
+            for url in pool:
+                http.get(url).raise_for_status()
+
+        # The Definitions read these when imported; EnvVar resolves them again at each run.
+        os.environ.update(
+            NAVER_COMMERCE_BASE_URL=emulator.base_url,
+            NAVER_COMMERCE_CLIENT_ID=DEFAULT_CLIENT_ID,
+            NAVER_COMMERCE_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+            CONTENT_DB_PATH=str(scratch / "unused.duckdb"),
+            PACKAGES_DIR=str(scratch / "unused-packages"),
+        )
+        builds: list[dict[str, Any]] = []
+        for images in image_counts:
+            database_path = str(scratch / f"packages-{images}.duckdb")
+            os.environ["CONTENT_DB_PATH"] = database_path
+            os.environ["PACKAGES_DIR"] = str(scratch / f"packages-{images}")
+            try:
+                queued = _prepare_store(database_path, _with_images(source.slice(0, packages), pool, images))
+                first, first_wall = _materialize_packages()
+                _requeue_everything(database_path)
+                rebuild, rebuild_wall = _materialize_packages()
+                builds.append(_build_figures(images, queued, first, first_wall, rebuild, rebuild_wall))
+            except Exception as exc:  # noqa: BLE001 - the builder may be mid-rewrite: record, go on
+                builds.append({"images": images, "products": packages, "error": f"{type(exc).__name__}: {exc}"[:2000]})
+    return {"builds": builds, "image_pool": len(pool), "compression": compression_figures(params)}

@@ -1,0 +1,97 @@
+"""The issue's targets: which figure, which bound, and the baseline's figure to show beside ours."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+}
+
+
+def lookup(report: Mapping[str, Any], path: str) -> Any:
+    """`report["a"]["b"]` for path "a.b"; None when any part is missing."""
+    node: Any = report
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    figure: str  # path in latest.json
+    op: str  # ">=", "<=", "=="
+    bound: float | str  # a number, or the path of another figure ("sync_incremental.changed")
+    baseline_figure: str | None = None  # the baseline client's figure, shown beside ours
+    unit: str = ""
+    note: str = ""
+    full_only: bool = False  # measured by `make bench` only
+
+    def bound_value(self, report: Mapping[str, Any]) -> float | None:
+        if isinstance(self.bound, str):
+            value = lookup(report, self.bound)
+            return float(value) if isinstance(value, (int, float)) else None
+        return float(self.bound)
+
+    def evaluate(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        """{"status": "pass" | "miss" | "not run" | "error", "value", "bound", "baseline"}."""
+        value = lookup(report, self.figure)
+        bound = self.bound_value(report)
+        baseline = lookup(report, self.baseline_figure) if self.baseline_figure else None
+        section = lookup(report, self.figure.split(".")[0])
+        if isinstance(section, Mapping) and "error" in section:
+            status = "error"
+        elif not isinstance(value, (int, float)) or isinstance(value, bool) or bound is None:
+            status = "not run"
+        elif isinstance(value, float) and math.isnan(value):
+            status = "not run"
+        else:
+            status = "pass" if _OPERATORS[self.op](float(value), bound) else "miss"
+        return {
+            "name": self.name, "figure": self.figure, "op": self.op,
+            "bound": self.bound if isinstance(self.bound, str) else bound, "bound_value": bound,
+            "value": value, "baseline": baseline, "status": status, "unit": self.unit, "note": self.note,
+            "full_only": self.full_only,
+        }
+
+
+TARGETS: tuple[Target, ...] = (
+    Target("Full sync 1,000 @ 20 req/s: efficiency", "sync_full.efficiency", ">=", 0.95,
+           "sync_full_baseline.efficiency"),
+    Target("Full sync 1,000 @ 20 req/s: 429 ratio", "sync_full.ratio_429", "<=", 0.005,
+           "sync_full_baseline.ratio_429"),
+    Target("Full sync 1,000 @ 2 req/s: efficiency", "sync_full_2rps.efficiency", ">=", 0.95,
+           "sync_full_2rps_baseline.efficiency", full_only=True),
+    Target("Full sync 1,000 @ 2 req/s: 429 ratio", "sync_full_2rps.ratio_429", "<=", 0.005,
+           "sync_full_2rps_baseline.ratio_429", full_only=True),
+    Target("Efficiency vs baseline (same run)", "ratios.efficiency_ratio", ">=", 1.3, unit="x",
+           note="ours / baseline"),
+    Target("429s vs baseline (same run)", "ratios.ratio_429", "<=", 0.05, unit="x",
+           note="our 429 responses / the baseline's; 20x fewer is 0.05"),
+    Target("Incremental 5% of 1,000: detail calls = changed", "sync_incremental.detail_calls", "==",
+           "sync_incremental.changed"),
+    Target("Incremental 5% of 1,000: efficiency", "sync_incremental.efficiency", ">=", 0.9),
+    Target("Upsert 10k rows", "upsert.rows_10k_seconds", "<=", 0.1, unit="s", note="seed plan: 120 s"),
+    Target("Upsert 1M rows", "upsert.rows_1m_seconds", "<=", 5.0, unit="s"),
+    Target("No-change 1M upsert writes nothing", "upsert.noop_1m_rows_written", "==", 0, unit="rows"),
+    Target("Batch vs row-by-row upsert", "upsert.batch_vs_row_speedup", ">=", 100, unit="x", note="seed plan: 3x"),
+    Target("10-image package build p95", "packages.build_p95_seconds", "<=", 0.5, unit="s", note="seed plan: 3 s"),
+    Target("Unchanged package rebuild writes nothing", "packages.unchanged_rebuild_bytes_written", "==", 0,
+           unit="bytes"),
+    Target("End to end 1,000 through Dagster: overhead", "e2e.overhead_seconds", "<=", 5.0, unit="s",
+           note="wall minus the API floor"),
+    Target("100,000-product sync: peak RSS", "memory.peak_rss_mb", "<=", 500, unit="MB"),
+)
+
+
+def evaluate_all(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [target.evaluate(report) for target in TARGETS]

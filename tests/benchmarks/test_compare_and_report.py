@@ -1,0 +1,89 @@
+"""The harness's own logic: floors, targets, the baseline comparison and the report's shape. No timing."""
+
+from __future__ import annotations
+
+from benchmarks.compare import HIGHER, LOWER, Tracked, compare, regressions
+from benchmarks.markdown import render
+from benchmarks.metrics import floor_seconds, ratio_429
+from benchmarks.report import build_report
+from benchmarks.runner import StepOutcome
+from benchmarks.targets import Target
+
+TRACKED = (Tracked("sync.wall_seconds", LOWER), Tracked("sync.efficiency", HIGHER),
+           Tracked("sync.ratio_429", LOWER, absolute_tolerance=0.001))
+
+
+def flagged(latest: dict, baseline: dict) -> set[str]:
+    return {row["figure"] for row in regressions(compare(latest, baseline, tracked=TRACKED))}
+
+
+def test_a_longer_wall_time_is_flagged_only_past_15_percent():
+    baseline = {"sync": {"wall_seconds": 100.0}}
+    assert flagged({"sync": {"wall_seconds": 114.0}}, baseline) == set()
+    assert flagged({"sync": {"wall_seconds": 116.0}}, baseline) == {"sync.wall_seconds"}
+    assert flagged({"sync": {"wall_seconds": 50.0}}, baseline) == set()  # faster is never a regression
+
+
+def test_a_lower_efficiency_is_worse_and_a_higher_one_is_not():
+    baseline = {"sync": {"efficiency": 0.9}}
+    assert flagged({"sync": {"efficiency": 0.7}}, baseline) == {"sync.efficiency"}
+    assert flagged({"sync": {"efficiency": 1.2}}, baseline) == set()
+
+
+def test_growth_from_zero_counts_only_past_the_absolute_tolerance():
+    baseline = {"sync": {"ratio_429": 0.0}}
+    assert flagged({"sync": {"ratio_429": 0.0005}}, baseline) == set()
+    assert flagged({"sync": {"ratio_429": 0.01}}, baseline) == {"sync.ratio_429"}
+
+
+def test_figures_missing_or_failed_on_either_side_are_not_compared():
+    rows = compare({"sync": {"error": "boom"}}, {"sync": {"wall_seconds": 1.0}}, tracked=TRACKED)
+    assert rows == []
+
+
+def test_floor_counts_admitted_requests_beyond_the_burst_of_the_busier_api():
+    requests = {"token": {"200": 1}, "search": {"200": 2}, "detail": {"200": 982, "429": 300}}
+    assert floor_seconds(requests, 20.0) == (982 - 40) / 20
+    assert ratio_429(requests) == 300 / 1285
+
+
+def test_a_target_passes_misses_or_says_why_it_has_no_figure():
+    target = Target("efficiency", "sync.efficiency", ">=", 0.95)
+    assert target.evaluate({"sync": {"efficiency": 0.96}})["status"] == "pass"
+    assert target.evaluate({"sync": {"efficiency": 0.90}})["status"] == "miss"
+    assert target.evaluate({"sync": {"error": "emulator died"}})["status"] == "error"
+    assert target.evaluate({})["status"] == "not run"
+    equal_to_other = Target("exact", "inc.detail_calls", "==", "inc.changed")
+    assert equal_to_other.evaluate({"inc": {"detail_calls": 49, "changed": 49}})["status"] == "pass"
+    assert equal_to_other.evaluate({"inc": {"detail_calls": 50, "changed": 49}})["status"] == "miss"
+
+
+def _sync(efficiency: float, responses_429: int, client: str) -> dict:
+    return {"client": client, "products": 1000, "rate_per_s": 20.0, "floor_seconds": 47.1, "wall_seconds": 47.1 / efficiency,
+            "efficiency": efficiency, "ratio_429": responses_429 / 1000, "responses_429": responses_429,
+            "api_calls": 1000 + responses_429, "page_size": 500, "concurrency": 8, "details_per_second": 19.0}
+
+
+def test_report_holds_the_issue_keys_the_ratios_and_renders_failures():
+    outcomes = {
+        "sync_full": StepOutcome("sync_full", True, _sync(0.97, 2, "ours"), None, 50.0),
+        "sync_full_baseline": StepOutcome("sync_full_baseline", True, _sync(0.70, 100, "baseline"), None, 70.0),
+        "packages": StepOutcome("packages", False, None, "RuntimeError: builder mid-rewrite", 3.0),
+    }
+    meta = {"mode": "quick", "command": "make bench-quick", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
+            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    report = build_report(outcomes, meta=meta, baseline={"sync_full": {"efficiency": 0.99}})
+
+    for key in ("sync_full", "sync_full_baseline", "sync_incremental", "upsert", "packages", "e2e", "memory"):
+        assert key in report
+    assert report["ratios"]["efficiency_ratio"] == round(0.97 / 0.70, 4)
+    assert report["ratios"]["ratio_429"] == 0.02
+    assert report["packages"]["error"] == "RuntimeError: builder mid-rewrite"
+    statuses = {t["figure"]: t["status"] for t in report["targets"]}
+    assert statuses["sync_full.efficiency"] == "pass"
+    assert statuses["ratios.efficiency_ratio"] == "pass"
+    assert statuses["packages.build_p95_seconds"] == "error"
+    assert statuses["memory.peak_rss_mb"] == "not run"
+    markdown = render(report)
+    assert "builder mid-rewrite" in markdown
+    assert "| Full sync 1,000 @ 20 req/s: efficiency | 0.97 | 0.7 | >= 0.95 | ✅ pass |" in markdown
