@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import charts, markdown, report
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "make bench-quick" if args.quick else "make bench"
 
     load_before = os.getloadavg()[0]
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     print(f"benchmarks ({mode}): {len(steps)} steps, load average {_load()}", flush=True)
     outcomes = run_plan(steps, log=lambda line: print(line, flush=True))

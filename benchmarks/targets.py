@@ -50,9 +50,7 @@ class Target:
         section = lookup(report, self.figure.split(".")[0])
         if isinstance(section, Mapping) and "error" in section:
             status = "error"
-        elif not isinstance(value, (int, float)) or isinstance(value, bool) or bound is None:
-            status = "not run"
-        elif isinstance(value, float) and math.isnan(value):
+        elif not isinstance(value, (int, float)) or isinstance(value, bool) or bound is None or isinstance(value, float) and math.isnan(value):
             status = "not run"
         else:
             status = "pass" if _OPERATORS[self.op](float(value), bound) else "miss"

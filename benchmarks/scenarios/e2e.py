@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
 from benchmarks.emulator_process import ROOT, EmulatorProcess
 from benchmarks.metrics import api_calls, count_status, floor_seconds
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 # What each asset's metadata says about its own time, for the overhead breakdown.
 TIMING_KEYS = ("sync_total_seconds", "db_upsert_seconds", "rate_limit_floor_seconds", "enqueue_seconds",

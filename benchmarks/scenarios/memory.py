@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 from benchmarks.emulator_process import EmulatorProcess
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 MB = 1024 * 1024
 

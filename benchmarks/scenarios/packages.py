@@ -21,9 +21,9 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 from benchmarks.emulator_process import EmulatorProcess
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 # The emulator keeps its last 512 drawn images; stay under that so warmed images stay warm.
 IMAGE_POOL_LIMIT = 480
@@ -50,7 +50,7 @@ def _source_products(emulator: EmulatorProcess, database_path: str, pool_size: i
         with DuckDBStore(database_path=database_path).connect() as catalog:
             run_sync(client, catalog)
             rows = catalog.con.sql(
-                f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products "  # noqa: S608
+                f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products "
                 "WHERE status_type <> 'DELETE' ORDER BY origin_product_no"
             ).to_arrow_table()
             urls = [row[0] for row in catalog.con.execute(

@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-
 from benchmarks.baseline_client import BaselineClient, run_baseline_sync
 from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.metrics import latency_ms, sync_figures
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from content_assets.catalog_sync import SyncReport, run_sync
+from resources.commerce_api import CommerceApiClient
+from resources.store import CatalogStore, DuckDBStore
 
 # Fast enough that filling the store before an incremental sync takes seconds.
 POPULATE_RATE = 2_000.0
@@ -27,18 +29,16 @@ def _emulator(params: dict[str, Any], rate: float | None = None) -> EmulatorProc
     )
 
 
-def _our_client(base_url: str, rate: float):  # noqa: ANN202 - CommerceApiClient, imported late
-    from resources.commerce_api import CommerceApiClient
-
+def _our_client(base_url: str, rate: float) -> CommerceApiClient:
     return CommerceApiClient(
         base_url=base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
         initial_rate_per_second=rate,
     )
 
 
-def _run_ours(client, catalog, params: dict[str, Any], *, incremental: bool):  # noqa: ANN001, ANN202
-    from content_assets.catalog_sync import run_sync
-
+def _run_ours(
+    client: CommerceApiClient, catalog: CatalogStore, params: dict[str, Any], *, incremental: bool
+) -> tuple[SyncReport, float]:
     profile_path = params.get("profile_path")
     profiler = None
     if profile_path:
@@ -61,7 +61,9 @@ def _run_ours(client, catalog, params: dict[str, Any], *, incremental: bool):  #
     return report, wall
 
 
-def _our_figures(params: dict[str, Any], client, report, wall: float, requests: dict, rate: float) -> dict[str, Any]:  # noqa: ANN001
+def _our_figures(
+    params: dict[str, Any], client: CommerceApiClient, report: SyncReport, wall: float, requests: dict, rate: float
+) -> dict[str, Any]:
     figures = sync_figures(
         products=int(params["products"]), rate_per_s=rate, wall_seconds=wall, requests=requests,
         detail_call_seconds=client.stats.call_latency_seconds("detail"),
@@ -95,8 +97,6 @@ def _our_figures(params: dict[str, Any], client, report, wall: float, requests: 
 
 def run_ours(params: dict[str, Any]) -> dict[str, Any]:
     """A full sync of a fresh catalog by our client (`concurrency`: None = adaptive)."""
-    from resources.store import DuckDBStore
-
     rate = float(params["rate"])
     with _emulator(params) as emulator, tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch:
         with _our_client(emulator.base_url, rate) as client:
@@ -108,8 +108,6 @@ def run_ours(params: dict[str, Any]) -> dict[str, Any]:
 
 def run_baseline(params: dict[str, Any]) -> dict[str, Any]:
     """The same full sync by the original service's client (8 threads, backoff, no pacing)."""
-    from resources.store import DuckDBStore
-
     rate = float(params["rate"])
     with _emulator(params) as emulator, tempfile.TemporaryDirectory(prefix="bench-baseline-") as scratch:
         with BaselineClient(base_url=emulator.base_url, client_id=DEFAULT_CLIENT_ID,
@@ -151,8 +149,6 @@ def run_incremental(params: dict[str, Any]) -> dict[str, Any]:
 
     `incremental=False` in params measures the full refresh instead (every detail fetched again).
     """
-    from resources.store import DuckDBStore
-
     rate = float(params["rate"])
     incremental = bool(params.get("incremental", True))
     with _emulator(params, rate=POPULATE_RATE) as emulator, \

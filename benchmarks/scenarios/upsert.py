@@ -194,7 +194,7 @@ def _matrix(databases: _Databases, loaded: duckdb.DuckDBPyConnection, small: pa.
     for primary_key in (True, False):
         con = databases.fresh(primary_key=primary_key)
         try:
-            inserted, insert_seconds = _timed(lambda con=con: upsert_products(con, large))
+            _, insert_seconds = _timed(lambda con=con: upsert_products(con, large))
             updated, update_seconds = _timed(lambda con=con: upsert_products(con, changed))
         finally:
             con.close()
