@@ -21,7 +21,7 @@ class DuckDBStore(dg.ConfigurableResource):
     database_path: str = DEFAULT_DATABASE_PATH
     # DuckDB's own default is 80% of RAM, and it keeps what it wrote resident up to that; a sync
     # needs little, and what does not fit spills to disk.
-    memory_limit: str = "256MB"
+    memory_limit: str = "128MB"
 
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:
@@ -32,6 +32,9 @@ class DuckDBStore(dg.ConfigurableResource):
             # KST calendar days are what the API's date filters mean.
             con.execute("SET TimeZone = 'Asia/Seoul'")
             con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            # Hand freed memory back to the OS soon, and skip order bookkeeping no query needs.
+            con.execute("SET allocator_flush_threshold = '16MB'")
+            con.execute("SET preserve_insertion_order = false")
             migrate(con)
             yield CatalogStore(con)
         finally:
