@@ -8,7 +8,10 @@ dozen products syncs in well under a second that way.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,13 @@ SMALL_CATALOG = 8
 QUIRKY_CATALOG = 60
 
 
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(products=SMALL_CATALOG, seed=7, rate=1000.0, port=0)
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    """One emulator per test module (it overrides tests/conftest.py's), so that the state built
+    once for a module can be copied into each test: the product rows' image URLs name its port.
+    A test that changes the catalog (`emulator.modify`) must sync it itself; others never sync."""
+    with EmulatorServer(EmulatorConfig(products=SMALL_CATALOG, seed=7, rate=1000.0, port=0)) as server:
+        yield server
 
 
 @dataclass
@@ -100,32 +107,48 @@ def packages(project: Project) -> Packages:
     return Packages(project)
 
 
+@pytest.fixture(scope="module")
+def built_state(emulator: EmulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small catalog synced and every package built, once per module, to be copied."""
+    folder = tmp_path_factory.mktemp("built")
+    with _project_at(folder, emulator) as packages:
+        packages.sync()
+        assert packages.build()["packages_failed"] == 0
+    return folder
+
+
 @pytest.fixture
-def built(packages: Packages) -> Packages:
-    """The small catalog synced and every package built once."""
-    packages.sync()
-    metadata = packages.build()
-    assert metadata["packages_failed"] == 0
+def built(packages: Packages, built_state: Path) -> Packages:
+    """The small catalog synced and every package built once (a copy of the module's state:
+    `cp -a` keeps the hard links between the image cache and the packages)."""
+    for name in ("content.duckdb", "content.duckdb.wal"):
+        if (built_state / name).exists():
+            shutil.copy2(built_state / name, packages.project.database_path.with_name(name))
+    subprocess.run(["cp", "-a", str(built_state / "packages"), str(packages.root)], check=True)
     return packages
+
+
+@contextmanager
+def _project_at(folder: Path, emulator: EmulatorServer) -> Iterator[Packages]:
+    """A project in `folder` against `emulator`, outside the function-scoped fixtures."""
+    home = folder / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DAGSTER_HOME", str(home))
+        env.setenv("NAVER_COMMERCE_BASE_URL", emulator.base_url)
+        env.setenv("NAVER_COMMERCE_CLIENT_ID", DEFAULT_CLIENT_ID)
+        env.setenv("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        env.setenv("CONTENT_DB_PATH", str(folder / "content.duckdb"))
+        env.setenv("PACKAGES_DIR", str(folder / "packages"))
+        with dg.DagsterInstance.get() as instance:
+            yield Packages(Project(emulator, folder / "content.duckdb", folder / "packages", home, instance))
 
 
 @pytest.fixture(scope="module")
 def quirky_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Packages, dict[str, Any]]]:
     """The 60-product catalog with every quirk, built once for a module of read-only tests."""
-    tmp_path = tmp_path_factory.mktemp("quirky")
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     config = EmulatorConfig(products=QUIRKY_CATALOG, seed=7, rate=1000.0, port=0)
-    with EmulatorServer(config) as emulator, pytest.MonkeyPatch.context() as env:
-        env.setenv("DAGSTER_HOME", str(home))
-        env.setenv("NAVER_COMMERCE_BASE_URL", emulator.base_url)
-        env.setenv("NAVER_COMMERCE_CLIENT_ID", DEFAULT_CLIENT_ID)
-        env.setenv("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-        env.setenv("CONTENT_DB_PATH", str(tmp_path / "content.duckdb"))
-        env.setenv("PACKAGES_DIR", str(tmp_path / "packages"))
-        with dg.DagsterInstance.get() as instance:
-            packages = Packages(Project(emulator, tmp_path / "content.duckdb", tmp_path / "packages", home, instance))
-            packages.sync()
-            metadata = packages.build()
-            yield packages, metadata
+    with EmulatorServer(config) as emulator, _project_at(tmp_path_factory.mktemp("quirky"), emulator) as packages:
+        packages.sync()
+        yield packages, packages.build()
