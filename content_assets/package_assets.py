@@ -10,10 +10,12 @@ that look alike across packages) at the top of PACKAGES_DIR are refreshed.
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import dagster as dg
+import duckdb
 import pyarrow as pa
 
 from resources import package_records
@@ -208,8 +210,8 @@ def content_packages(
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _stale_packages(con, templates: TemplateSet, settings: PackageSettings, variants_of,  # noqa: ANN001
-                    claimed: set[int]) -> set[tuple[int, str]]:
+def _stale_packages(con: duckdb.DuckDBPyConnection, templates: TemplateSet, settings: PackageSettings,
+                    variants_of: Callable[[int], list[str]], claimed: set[int]) -> set[tuple[int, str]]:
     """(product, variant) pairs of packaged live products whose package for a wanted variant is
     missing or was built by another template version or other settings. Claimed products are
     built anyway."""
@@ -229,14 +231,14 @@ def _stale_packages(con, templates: TemplateSet, settings: PackageSettings, vari
     return stale
 
 
-def _load_products(con, numbers: list[int]) -> dict[int, PackageProduct]:  # noqa: ANN001
+def _load_products(con: duckdb.DuckDBPyConnection, numbers: list[int]) -> dict[int, PackageProduct]:
     if not numbers:
         return {}
     columns = PackageProduct.columns()
     con.register("wanted_products", pa.table({"origin_product_no": pa.array(numbers, pa.int64())}))
     try:
         rows = con.execute(
-            f"SELECT {', '.join(columns)} FROM products JOIN wanted_products USING (origin_product_no)"  # noqa: S608
+            f"SELECT {', '.join(columns)} FROM products JOIN wanted_products USING (origin_product_no)"
         ).fetchall()
     finally:
         con.unregister("wanted_products")
@@ -301,7 +303,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _total(values) -> float:  # noqa: ANN001
+def _total(values: Iterable[float]) -> float:
     return round(sum(values), 4)
 
 

@@ -222,7 +222,7 @@ class PackageRenderer:
 
     def plan(self, product: PackageProduct, variant: str = DEFAULT_VARIANT) -> PackagePlan:
         template = self.templates.get(variant)
-        urls = tuple(product.image_urls or ())
+        urls = tuple(url for url in product.image_urls or () if url)  # a listing without an image gives [NULL]
         images = tuple(PostImage(f"images/{n:02d}.jpg", "image", n) for n in range(1, len(urls) + 1))
         video_url = find_video_url(product.detail_content)
         # Seller-written HTML is untrusted: keep formatting, drop scripts, handlers, iframes.

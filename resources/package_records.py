@@ -92,7 +92,7 @@ def record_packages(
             ON CONFLICT (origin_product_no, variant) DO UPDATE SET {updates},
                 built_at = CASE WHEN packages.content_hash = excluded.content_hash THEN packages.built_at
                                 ELSE excluded.built_at END
-            """  # noqa: S608 - column names are this module's constants
+            """
         )
         con.execute("DELETE FROM package_images USING recorded_packages r "
                     "WHERE package_images.origin_product_no = r.origin_product_no AND package_images.variant = r.variant")
@@ -101,7 +101,7 @@ def record_packages(
     if pictures:
         con.register("recorded_pictures", _arrow(pictures, _PICTURE_COLUMNS))
         try:
-            con.execute(f"INSERT INTO package_images ({', '.join(_PICTURE_COLUMNS)}) "  # noqa: S608
+            con.execute(f"INSERT INTO package_images ({', '.join(_PICTURE_COLUMNS)}) "
                         f"SELECT {', '.join(_PICTURE_COLUMNS)} FROM recorded_pictures")
         finally:
             con.unregister("recorded_pictures")

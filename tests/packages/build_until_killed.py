@@ -14,13 +14,13 @@ from pathlib import Path
 
 import dagster as dg
 
-import resources.package_writer as package_writer
 from content_assets.definitions import build_resources
 from content_assets.package_assets import content_packages
+from resources import package_writer
 
 
 def main(marker: Path) -> None:
-    write_file = package_writer._write_file  # noqa: SLF001
+    write_file = package_writer._write_file
 
     def write_then_hang(path: Path, data: bytes) -> None:
         write_file(path, data)
@@ -30,7 +30,7 @@ def main(marker: Path) -> None:
             while True:
                 time.sleep(1)
 
-    package_writer._write_file = write_then_hang  # noqa: SLF001
+    package_writer._write_file = write_then_hang
     with dg.DagsterInstance.ephemeral() as instance:
         dg.materialize([content_packages], resources=build_resources(), instance=instance,
                        run_config={"ops": {"content_packages": {"config": {"image_processes": 2}}}})

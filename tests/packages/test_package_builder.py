@@ -44,7 +44,7 @@ class CountingCache(ImageCache):
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
 
-    def store_normalized(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+    def store_normalized(self, *args, **kwargs):
         stored = super().store_normalized(*args, **kwargs)
         with self.lock:
             self.in_flight -= 1
@@ -57,7 +57,7 @@ def downloads() -> Iterator[ThreadPoolExecutor]:
         yield executor
 
 
-def make_builder(tmp_path: Path, pool: ImagePool, downloads: ThreadPoolExecutor, fetch, cache: ImageCache | None = None):  # noqa: ANN001, ANN201
+def make_builder(tmp_path: Path, pool: ImagePool, downloads: ThreadPoolExecutor, fetch, cache: ImageCache | None = None):
     writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
     renderer = PackageRenderer(TemplateSet(), PackageSettings())
     return PackageBuilder(renderer, writer, cache or writer.image_cache(), fetch, pool, downloads)
@@ -76,7 +76,7 @@ def test_pictures_in_flight_never_exceed_the_bound_and_nothing_deadlocks(tmp_pat
         products = [product(n, [f"cdn/{n}/{i}" for i in range(1, 11)]) for n in range(1, 7)]
         with ThreadPoolExecutor(max_workers=4) as threads:
             outcomes = list(threads.map(lambda p: builder.build(p, "default"), products))
-        assert pool.slots._value == 3  # every slot given back  # noqa: SLF001
+        assert pool.slots._value == 3  # every slot given back
     assert all(o.write.written and len(o.images) == 10 for o in outcomes)
     assert 1 <= cache.peak <= 3
     assert cache.in_flight == 0
@@ -92,7 +92,7 @@ def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: 
         builder = make_builder(tmp_path, pool, downloads, fetch)
         with pytest.raises(OSError, match="CDN refused"):
             builder.build(product(5, [f"cdn/5/{i}" for i in range(1, 8)]), "default")
-        assert pool.slots._value == 2  # noqa: SLF001
+        assert pool.slots._value == 2
         assert not (tmp_path / "packages" / "5").exists()
 
 

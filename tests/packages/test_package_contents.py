@@ -28,8 +28,7 @@ FILE_NAME = re.compile(r"^(post\.html|preview\.html|meta\.json|package\.zip|uniq
 
 @pytest.fixture(scope="module")
 def catalog(quirky_build):
-    packages, metadata = quirky_build
-    return packages
+    return quirky_build[0]
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +75,10 @@ class _Text(HTMLParser):
         self.texts: list[str] = []
         self.tags: list[str] = []
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201
+    def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
 
-    def handle_data(self, data):  # noqa: ANN001, ANN201
+    def handle_data(self, data):
         if data.strip():
             self.texts.append(data.strip())
 
@@ -245,7 +244,7 @@ class _Gallery(HTMLParser):
         self.links: set[str] = set()
         self.images: set[str] = set()
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001, ANN201
+    def handle_starttag(self, tag, attrs):
         values = dict(attrs)
         if tag == "a":
             self.links.add(values["href"])
