@@ -11,7 +11,8 @@ from .helpers import detail_path, fetch_token
 
 
 def test_serves_hundreds_of_keep_alive_requests_per_second(emulator):
-    """A floor far below the ~1,000/s target, high enough to catch per-request stalls (e.g. Nagle/delayed ACK)."""
+    """A floor far below the ~1,000/s target (this machine is shared), yet above what per-request
+    stalls allow: a 40 ms delayed ACK caps each connection at 25/s, 100/s for these four."""
     numbers = [p.origin_product_no for p in emulator.catalog.live_products()[:50]]
     with httpx.Client(base_url=emulator.base_url, timeout=5) as client:
         headers = {"Authorization": f"Bearer {fetch_token(client)}"}
@@ -33,19 +34,21 @@ def test_serves_hundreds_of_keep_alive_requests_per_second(emulator):
         thread.join()
     rate = 4 * per_thread / (time.perf_counter() - started)
     assert failures == []
-    assert rate > 250, f"only {rate:.0f} requests/s"
+    assert rate > 150, f"only {rate:.0f} requests/s"
 
 
 def test_latency_is_added_to_api_responses_only(emulator, authed):
     number = emulator.catalog.live_products()[0].origin_product_no
-    emulator.set_latency(120.0)
+    image_url = f"{emulator.root_url}/images/{number}/1.jpg"
+    httpx.get(image_url)  # generated once, then cached: what is timed below is the latency alone
+    emulator.set_latency(600.0)
     started = time.monotonic()
     assert authed.get(detail_path(number)).status_code == 200
-    assert time.monotonic() - started >= 0.12
+    assert time.monotonic() - started >= 0.6
     started = time.monotonic()
-    httpx.get(f"{emulator.root_url}/images/{number}/1.jpg")
+    httpx.get(image_url)
     httpx.get(f"{emulator.root_url}/_emulator/health")
-    assert time.monotonic() - started < 0.12
+    assert time.monotonic() - started < 0.6
 
 
 def test_latency_samples_are_never_negative_and_centre_on_the_mean():
