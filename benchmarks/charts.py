@@ -38,9 +38,12 @@ def throughput_vs_concurrency(report: Mapping[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(7, 4))
     labels = [p[2] for p in points]
     axes.bar(labels, [p[3] for p in points], color=[OURS if p[4] == "ours" else BASELINE for p in points])
+    for index, point in enumerate(points):
+        axes.text(index, point[3], f"{point[3]:.1f}", ha="center", va="bottom")
     if _number(rate):
         axes.axhline(float(rate), color="grey", linestyle="--", linewidth=1)
-        axes.text(len(points) - 0.5, float(rate), f" rate limit {rate:g}/s", va="bottom", ha="right", color="grey")
+        axes.text(-0.4, float(rate), f"rate limit {rate:g}/s", va="bottom", ha="left", color="grey")
+        axes.set_ylim(0, float(rate) * 1.2)
     axes.set_ylabel("details fetched per second (wall)")
     axes.set_title(f"Throughput vs concurrency ({headline.get('products')} products, {rate} req/s)")
     figure.tight_layout()
@@ -69,7 +72,7 @@ def latency_percentiles(report: Mapping[str, Any], path: Path) -> None:
     axes.set_yscale("symlog", linthresh=1.0)
     axes.set_ylabel("milliseconds (pacer waits excluded)")
     axes.set_title("Latency per stage")
-    axes.legend()
+    axes.legend(loc="upper left")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -86,6 +89,8 @@ def ratio_429(report: Mapping[str, Any], path: Path) -> None:
     labels = [row["run"].removeprefix("sync_") for row in rows]
     values = [_number(row["ratio_429"]) or 0.0 for row in rows]
     axes.bar(labels, values, color=[OURS if row["client"] == "ours" else BASELINE for row in rows])
+    for index, value in enumerate(values):
+        axes.text(index, value, f"{value:.3f}", ha="center", va="bottom", fontsize=8)
     axes.axhline(0.005, color="grey", linestyle="--", linewidth=1)
     axes.text(len(rows) - 0.5, 0.005, " target 0.005", va="bottom", ha="right", color="grey")
     axes.set_ylabel("429 responses / all API responses")
