@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -38,6 +39,9 @@ def run(name: str, params: dict) -> dict:
 def main(argv: list[str]) -> int:
     name, params_json, result_path = argv
     params = json.loads(params_json)
+    # The harness ends a step that runs too long with SIGTERM: unwind, so the scenario's
+    # emulator process is stopped too instead of being left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if params.get("nice"):
         os.nice(int(params["nice"]))
     sys.path.insert(0, str(ROOT))

@@ -70,8 +70,7 @@ class _Running:
 
     def finish(self, *, killed: bool = False) -> StepOutcome:
         if killed and self.process.poll() is None:
-            # Ends the child; its emulator gets SIGTERM from the child's own cleanup only on a
-            # clean exit, so terminate first and kill only if it does not go.
+            # SIGTERM first: the child unwinds and stops its emulator; kill only if it hangs.
             self.process.terminate()
             try:
                 self.process.wait(timeout=15)
