@@ -1,4 +1,5 @@
-"""The code location: assets, resources and jobs, assembled. Configuration comes from the environment."""
+"""The code location: assets, checks, jobs, schedules, sensors and resources, assembled.
+Configuration comes from the environment."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
 from resources.package_writer import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
 
+from .checks import REGRESSION_CHECKS, SLO_CHECKS, SUMMARY_CHECKS
+from .data_checks import DATA_CHECKS
+from .jobs import JOBS
 from .package_assets import content_packages
+from .schedules import SCHEDULES
+from .sensors import SENSORS
 from .sync_assets import catalog_sync, refresh_queue_asset
 
 
@@ -32,18 +38,16 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 ALL_ASSETS = [catalog_sync, refresh_queue_asset, content_packages]
-
-content_ops_job = dg.define_asset_job(
-    "content_ops",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
-    description="Sync the catalog and build packages for every new or changed product.",
-)
+ALL_CHECKS = [*DATA_CHECKS, *SLO_CHECKS, *REGRESSION_CHECKS, *SUMMARY_CHECKS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    jobs=[content_ops_job],
+    asset_checks=ALL_CHECKS,
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources=build_resources(),
-    # One process per run: the steps share the DuckDB file, and per-step process start-up
-    # would cost seconds for nothing.
+    # One process per run: the steps share the DuckDB file (two step processes would fight over
+    # its lock), and a process per step costs seconds of start-up for nothing.
     executor=dg.in_process_executor,
 )

@@ -3,6 +3,10 @@
 The first three are one multi-asset because their work overlaps (details of page 1 are fetched
 while page 2 is listed, and details are upserted as they arrive); each still records its own
 materialization and metadata.
+
+All four are partitioned by KST day of `modifiedDate`. A range of days (a backfill, or the whole
+catalog) runs as one run with one search over the whole range, not one run per day. Re-running a
+partition is idempotent: unchanged products are skipped by modifiedDate and payload hash.
 """
 
 import time
@@ -13,6 +17,7 @@ from resources.commerce_api import CommerceApiResource
 from resources.store import DuckDBStore, refresh_queue
 
 from .catalog_sync import ALL_STATUS_TYPES, SyncAborted, run_sync
+from .partitions import catalog_days, modified_days
 from .settings import GROUP, POOL
 
 
@@ -38,6 +43,8 @@ def _ms(seconds: float | None) -> float | None:
     ],
     pool=POOL,
     can_subset=False,
+    partitions_def=catalog_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def catalog_sync(
     context: dg.AssetExecutionContext,
@@ -50,11 +57,15 @@ def catalog_sync(
     client.tokens.get()
     token_fetch_seconds = time.perf_counter() - token_started
 
+    modified_from, modified_to = modified_days(context)
+    context.log.info(f"syncing products modified from {modified_from} to {modified_to} (KST)")
     with store.connect() as catalog:
         try:
             report = run_sync(
                 client,
                 catalog,
+                modified_from=modified_from,
+                modified_to=modified_to,
                 page_size=config.page_size,
                 status_types=config.status_types,
                 max_concurrency=commerce_api.max_concurrency,
@@ -133,6 +144,7 @@ def catalog_sync(
 
 
 @dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"}, pool=POOL,
+          partitions_def=catalog_days, backfill_policy=dg.BackfillPolicy.single_run(),
           description="Products whose current version has no content package yet.")
 def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
     started = time.perf_counter()

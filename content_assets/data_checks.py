@@ -1,0 +1,108 @@
+"""Data checks on the DuckDB store. The ones on products and the refresh queue are blocking: when
+one fails with ERROR, the run stops before content_packages builds anything from bad data."""
+
+import dagster as dg
+
+from resources.store import DuckDBStore, refresh_queue
+
+from .settings import POOL
+
+# The API documents salePrice <= 999,999,990; a sale price of zero or less is no price at all.
+MAX_SALE_PRICE = 999_999_990
+# refresh_queue.claim() hands an in-progress item to another run after this long (its default):
+# an item older than that is one whose run died.
+QUEUE_LEASE_SECONDS = 1800.0
+EXAMPLES = 10
+
+
+def _examples(rows: list[tuple]) -> dg.MetadataValue:
+    return dg.MetadataValue.json([list(map(str, row)) for row in rows[:EXAMPLES]])
+
+
+@dg.asset_check(asset="products", blocking=True, pool=POOL,
+                description="origin_product_no is unique in products")
+def products_origin_product_no_unique(store: DuckDBStore) -> dg.AssetCheckResult:
+    with store.connect() as catalog:
+        duplicates = catalog.con.execute(
+            "SELECT origin_product_no, count(*) FROM products GROUP BY ALL HAVING count(*) > 1 ORDER BY 1"
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not duplicates,
+        metadata={"duplicated_numbers": len(duplicates), "examples": _examples(duplicates)},
+    )
+
+
+@dg.asset_check(asset="products", blocking=True, pool=POOL,
+                description=f"Every live product has a name and a sale price in 1..{MAX_SALE_PRICE:,}")
+def products_name_and_price_valid(store: DuckDBStore) -> dg.AssetCheckResult:
+    with store.connect() as catalog:
+        invalid = catalog.con.execute(
+            """
+            SELECT origin_product_no,
+                   CASE WHEN name IS NULL OR trim(name) = '' THEN 'no name'
+                        WHEN sale_price IS NULL THEN 'no price'
+                        ELSE 'price out of bounds' END AS problem
+            FROM products
+            WHERE status_type <> 'DELETE'
+              AND (name IS NULL OR trim(name) = '' OR sale_price IS NULL OR sale_price NOT BETWEEN 1 AND ?)
+            ORDER BY origin_product_no
+            """,
+            [MAX_SALE_PRICE],
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not invalid,
+        metadata={"invalid_products": len(invalid), "examples": _examples(invalid)},
+    )
+
+
+@dg.asset_check(asset="refresh_queue", blocking=True, pool=POOL,
+                description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
+def refresh_queue_no_stuck_items(store: DuckDBStore) -> dg.AssetCheckResult:
+    with store.connect() as catalog:
+        stuck = catalog.con.execute(
+            f"""
+            SELECT origin_product_no, updated_at FROM refresh_queue
+            WHERE status = '{refresh_queue.IN_PROGRESS}' AND updated_at < now() - to_seconds(?)
+            ORDER BY updated_at
+            """,  # noqa: S608
+            [QUEUE_LEASE_SECONDS],
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not stuck,
+        metadata={"stuck_items": len(stuck), "lease_seconds": QUEUE_LEASE_SECONDS, "examples": _examples(stuck)},
+        description=(f"{len(stuck)} item(s) claimed by a run that died; the next package run takes them again"
+                     if stuck else "no stuck items"),
+    )
+
+
+@dg.asset_check(asset="content_packages", pool=POOL,
+                description="Every product enqueued or claimed during the run ends it done or failed")
+def content_packages_queue_items_finished(
+    context: dg.AssetCheckExecutionContext, store: DuckDBStore
+) -> dg.AssetCheckResult:
+    run = context.instance.get_run_record_by_id(context.run.run_id)
+    run_start = run.start_time if run is not None and run.start_time is not None else None
+    if run_start is None:
+        return dg.AssetCheckResult(passed=True, description="the run has no start time to compare with")
+    with store.connect() as catalog:
+        unfinished = catalog.con.execute(
+            f"""
+            SELECT origin_product_no, status FROM refresh_queue
+            WHERE (status = '{refresh_queue.PENDING}' AND enqueued_at >= to_timestamp(?))
+               OR (status = '{refresh_queue.IN_PROGRESS}' AND updated_at >= to_timestamp(?))
+            ORDER BY origin_product_no
+            """,  # noqa: S608
+            [run_start, run_start],
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not unfinished,
+        metadata={"unfinished_items": len(unfinished), "examples": _examples(unfinished)},
+    )
+
+
+DATA_CHECKS = [
+    products_origin_product_no_unique,
+    products_name_and_price_valid,
+    refresh_queue_no_stuck_items,
+    content_packages_queue_items_finished,
+]

@@ -1,0 +1,195 @@
+"""Sensors that launch package builds: one when the refresh queue has work, one when a template
+or the package format changes. Both launch `build_packages`, which drains everything waiting in
+one batch, never a run per product.
+
+A sensor reads the DuckDB file only while no run is in progress or queued: DuckDB lets one
+process hold the file, and a run that found it held by a sensor would fail to open it. The
+check costs one indexed query on the run storage.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+
+from resources.store import DuckDBStore, refresh_queue
+
+from .data_checks import QUEUE_LEASE_SECONDS
+from .jobs import build_packages_job
+from .package_assets import PackagesConfig
+from .packaging import PackageSettings, TemplateSet
+
+# Statuses in which a run may hold the DuckDB file now or soon.
+ACTIVE_RUN_STATUSES = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def active_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE_RUN_STATUSES), limit=1)
+    return runs[0] if runs else None
+
+
+def _busy(run: dg.DagsterRun) -> dg.SkipReason:
+    return dg.SkipReason(f"run {run.run_id[:8]} ({run.job_name}) is {run.status.value}; checking again next tick")
+
+
+def _locked(exc: duckdb.Error) -> dg.SkipReason:
+    return dg.SkipReason(f"the DuckDB file is held by another process ({exc}); checking again next tick")
+
+
+# -- the refresh queue --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingWork:
+    """Queue items the next package run would claim (refresh_queue.claim's conditions)."""
+
+    items: int
+    last_change: datetime | None
+
+    @property
+    def run_key(self) -> str:
+        # The same items in the same state give the same key: a tick never launches them twice.
+        stamp = self.last_change.isoformat() if self.last_change else "-"
+        return f"refresh-queue:{self.items}:{stamp}"
+
+
+def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_seconds: float) -> WaitingWork:
+    ((items, last_change),) = con.execute(
+        f"""
+        SELECT count(*), max(updated_at) FROM refresh_queue
+        WHERE status = '{refresh_queue.PENDING}'
+           OR (status = '{refresh_queue.FAILED}' AND attempts < ?)
+           OR (status = '{refresh_queue.IN_PROGRESS}' AND updated_at < now() - to_seconds(?))
+        """,  # noqa: S608
+        [max_attempts, lease_seconds],
+    ).fetchall()
+    return WaitingWork(int(items), last_change)
+
+
+@dg.sensor(
+    job=build_packages_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Launches one build_packages run for everything waiting in the refresh queue.",
+)
+def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore) -> dg.SensorResult | dg.SkipReason:
+    run = active_run(context.instance)
+    if run is not None:
+        return _busy(run)
+    try:
+        with store.connect() as catalog:
+            work = waiting_work(catalog.con, max_attempts=PackagesConfig().max_attempts,
+                                lease_seconds=QUEUE_LEASE_SECONDS)
+    except duckdb.IOException as exc:
+        return _locked(exc)
+    if work.items == 0:
+        return dg.SkipReason("the refresh queue has nothing waiting")
+    if work.run_key == context.cursor:
+        return dg.SkipReason(f"already launched a run for these {work.items} item(s)")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=work.run_key, tags={"content_ops/trigger": "refresh_queue",
+                                                                "content_ops/items": str(work.items)})],
+        cursor=work.run_key,
+    )
+
+
+# -- template and package format changes ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageVersion:
+    """What a package built now with the default settings is made with."""
+
+    templates: dict[str, str]  # variant -> template version (the template, what it imports, the format)
+    settings: str  # PackageSettings fingerprint (includes PACKAGE_FORMAT_VERSION)
+
+    @property
+    def key(self) -> str:
+        text = json.dumps([self.templates, self.settings], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def current_package_version() -> PackageVersion:
+    # Read from disk at every tick, so an edited template is seen without reloading the code.
+    templates = TemplateSet()
+    variants = PackagesConfig().variants
+    return PackageVersion({variant: templates.get(variant).version for variant in variants},
+                          PackageSettings().fingerprint)
+
+
+def stale_packages(con: duckdb.DuckDBPyConnection, version: PackageVersion) -> int:
+    """Packages of live products built with another template version or other settings."""
+    wanted = pa.table({"variant": list(version.templates), "template_version": list(version.templates.values())})
+    con.register("wanted_versions", wanted)
+    try:
+        ((count,),) = con.execute(
+            """
+            SELECT count(*) FROM packages k
+            JOIN products p USING (origin_product_no)
+            JOIN wanted_versions w USING (variant)
+            WHERE p.status_type <> 'DELETE'
+              AND (k.template_version IS DISTINCT FROM w.template_version OR k.settings_hash IS DISTINCT FROM ?)
+            """,
+            [version.settings],
+        ).fetchall()
+    finally:
+        con.unregister("wanted_versions")
+    return int(count)
+
+
+@dataclass(frozen=True)
+class TemplateCursor:
+    version: str | None = None  # the package version the sensor last acted on
+    rebuilds: int = 0  # how many rebuilds it launched: run keys stay new when a version comes back
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> "TemplateCursor":
+        return cls(**json.loads(cursor)) if cursor else cls()
+
+    def serialize(self) -> str:
+        return json.dumps({"version": self.version, "rebuilds": self.rebuilds})
+
+
+@dg.sensor(
+    job=build_packages_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When a post template or the package format changes, launches one build_packages run "
+                "that rebuilds every package made with the old version.",
+)
+def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore) -> dg.SensorResult | dg.SkipReason:
+    cursor = TemplateCursor.parse(context.cursor)
+    version = current_package_version()
+    if cursor.version == version.key:
+        return dg.SkipReason(f"packages are up to date with templates {version.key}")
+    run = active_run(context.instance)
+    if run is not None:
+        return _busy(run)
+    try:
+        with store.connect() as catalog:
+            stale = stale_packages(catalog.con, version)
+    except duckdb.IOException as exc:
+        return _locked(exc)
+    if stale == 0:
+        return dg.SensorResult(skip_reason=f"no package is older than templates {version.key}",
+                               cursor=TemplateCursor(version.key, cursor.rebuilds).serialize())
+    rebuilds = cursor.rebuilds + 1
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"template-change:{rebuilds}:{version.key}",
+                                    tags={"content_ops/trigger": "template_change",
+                                          "content_ops/stale_packages": str(stale)})],
+        cursor=TemplateCursor(version.key, rebuilds).serialize(),
+    )
+
+
+SENSORS = [refresh_queue_sensor, template_change_sensor]

@@ -1,0 +1,137 @@
+"""The data checks on a real DuckDB file, and that the blocking ones stop a run before packages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from content_assets.data_checks import (
+    DATA_CHECKS,
+    content_packages_queue_items_finished,
+    products_name_and_price_valid,
+    products_origin_product_no_unique,
+    refresh_queue_no_stuck_items,
+)
+from resources.store import refresh_queue
+from tests.orchestration.conftest import CraftedStore
+
+
+def run(instance: dg.DagsterInstance, store: CraftedStore, *definitions: Any,
+        raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+    return dg.materialize(list(definitions), instance=instance, resources={"store": store.resource},
+                          raise_on_error=raise_on_error)
+
+
+def stand_in(asset: str, deps: tuple[str, ...] = ()) -> dg.AssetsDefinition:
+    @dg.asset(name=asset, deps=list(deps))
+    def _asset() -> None:
+        return None
+
+    return _asset
+
+
+def evaluation(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)
+
+
+def test_products_without_a_name_or_with_a_price_out_of_bounds_fail(instance, store: CraftedStore):
+    store.add_products(1, 100)
+    store.add_products(101, 1)
+    store.execute("UPDATE products SET name = '  ' WHERE origin_product_no = 101")
+    store.add_products(102, 1, sale_price=0)
+    store.add_products(103, 1, sale_price=1_000_000_000)
+    store.add_products(104, 1, sale_price=None)
+    store.add_products(105, 1, sale_price=None, status="DELETE")  # deleted: no longer judged
+
+    result = run(instance, store, stand_in("products"), products_name_and_price_valid, raise_on_error=False)
+
+    check = evaluation(result, "products_name_and_price_valid")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["invalid_products"].value == 4
+    assert [row[0] for row in check.metadata["examples"].value] == ["101", "102", "103", "104"]
+
+
+def test_valid_products_pass(instance, store: CraftedStore):
+    store.add_products(1, 100)
+    store.add_products(101, 1, sale_price=999_999_990)
+    result = run(instance, store, stand_in("products"), products_name_and_price_valid)
+    assert evaluation(result, "products_name_and_price_valid").passed
+
+
+def test_a_repeated_origin_product_no_fails(instance, store: CraftedStore):
+    store.add_products(1, 10)
+    result = run(instance, store, stand_in("products"), products_origin_product_no_unique)
+    assert evaluation(result, "products_origin_product_no_unique").passed
+
+    # The table's primary key makes a repeat impossible today; a view stands in for a schema without one.
+    store.execute("ALTER TABLE products RENAME TO products_table")
+    store.execute("CREATE VIEW products AS SELECT * FROM products_table UNION ALL "
+                  "SELECT * FROM products_table WHERE origin_product_no = 7")
+    result = run(instance, store, stand_in("products"), products_origin_product_no_unique, raise_on_error=False)
+
+    check = evaluation(result, "products_origin_product_no_unique")
+    assert not check.passed
+    assert check.metadata["examples"].value == [["7", "2"]]
+
+
+def test_a_queue_item_in_progress_past_its_lease_is_stuck(instance, store: CraftedStore):
+    store.add_products(1, 3)
+    store.enqueue(1, 1, status="in_progress", updated_seconds_ago=60)  # a live run is on it
+    fine = run(instance, store, stand_in("refresh_queue"), refresh_queue_no_stuck_items)
+    assert evaluation(fine, "refresh_queue_no_stuck_items").passed
+
+    store.enqueue(2, 2, status="in_progress", updated_seconds_ago=2 * 3600)
+    stuck = run(instance, store, stand_in("refresh_queue"), refresh_queue_no_stuck_items, raise_on_error=False)
+
+    check = evaluation(stuck, "refresh_queue_no_stuck_items")
+    assert not check.passed
+    assert check.metadata["stuck_items"].value == 2
+
+
+def test_a_failing_blocking_check_stops_the_run_before_packages(instance, store: CraftedStore):
+    store.add_products(1, 5)
+    store.add_products(6, 1, sale_price=-5)
+    downstream = stand_in("refresh_queue", deps=("products",))
+    packages = stand_in("content_packages", deps=("refresh_queue",))
+
+    result = run(instance, store, stand_in("products"), downstream, packages, *DATA_CHECKS, raise_on_error=False)
+
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"products"}
+    assert not result.success
+
+
+def _packages_asset(finish: bool) -> dg.AssetsDefinition:
+    """Claims every waiting item, like content_packages, and finishes them or not."""
+
+    @dg.asset(name="content_packages")
+    def _asset(store: dg.ResourceParam[Any]) -> None:
+        with store.connect() as catalog:
+            items = refresh_queue.claim(catalog.con)
+            if finish:
+                refresh_queue.finish(catalog.con, items, [])
+
+    return _asset
+
+
+def test_items_claimed_by_a_package_run_and_left_in_progress_fail(instance, store: CraftedStore):
+    store.add_products(1, 4)
+    store.enqueue(1, 4)
+
+    result = run(instance, store, _packages_asset(finish=False), content_packages_queue_items_finished,
+                 raise_on_error=False)
+
+    check = evaluation(result, "content_packages_queue_items_finished")
+    assert not check.passed
+    assert check.metadata["unfinished_items"].value == 4
+
+
+def test_items_finished_by_the_package_run_pass(instance, store: CraftedStore):
+    store.add_products(1, 4)
+    store.enqueue(1, 4)
+    store.enqueue(5, 1, status="in_progress", updated_seconds_ago=600)  # claimed before this run: not its own
+
+    result = run(instance, store, _packages_asset(finish=True), content_packages_queue_items_finished)
+
+    assert evaluation(result, "content_packages_queue_items_finished").passed

@@ -1,0 +1,60 @@
+"""The schedules pick KST days: today's partition at the cadence, yesterday's after midnight."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from content_assets.definitions import defs
+from content_assets.partitions import catalog_days
+from content_assets.schedules import close_yesterday_schedule, sync_today_schedule
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+def tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.RunRequest:
+    context = dg.build_schedule_context(scheduled_execution_time=at, repository_def=defs.get_repository_def())
+    # evaluate_tick also validates the partition key against the targeted job's partitions.
+    result = schedule.evaluate_tick(context)
+    assert result.skip_message is None, result.skip_message
+    (request,) = result.run_requests
+    return request
+
+
+def test_todays_schedule_syncs_the_kst_day_even_when_utc_is_still_on_the_day_before():
+    # 16:30 UTC on 23 November is 01:30 on 24 November in Seoul.
+    request = tick(sync_today_schedule, datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
+    assert request.partition_key == "2026-11-24"
+    assert request.job_name is None or request.job_name == "sync_catalog"
+
+
+def test_each_hourly_tick_gets_its_own_run_key_for_the_same_day():
+    first = tick(sync_today_schedule, datetime(2026, 11, 24, 9, 0, tzinfo=KST))
+    second = tick(sync_today_schedule, datetime(2026, 11, 24, 10, 0, tzinfo=KST))
+    assert first.partition_key == second.partition_key == "2026-11-24"
+    assert first.run_key != second.run_key
+
+
+def test_the_close_schedule_syncs_yesterday_after_midnight_kst():
+    request = tick(close_yesterday_schedule, datetime(2026, 11, 24, 0, 30, tzinfo=KST))
+    assert request.partition_key == "2026-11-23"
+
+
+def test_the_close_schedule_crosses_month_and_year_ends():
+    request = tick(close_yesterday_schedule, datetime(2027, 1, 1, 0, 30, tzinfo=KST))
+    assert request.partition_key == "2026-12-31"
+
+
+def test_schedules_run_hourly_and_after_midnight_in_kst_and_are_on_by_default():
+    assert sync_today_schedule.cron_schedule == "0 * * * *"
+    assert close_yesterday_schedule.cron_schedule == "30 0 * * *"
+    for schedule in (sync_today_schedule, close_yesterday_schedule):
+        assert schedule.execution_timezone == "Asia/Seoul"
+        assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+        assert schedule.job_name == "sync_catalog"
+
+
+def test_todays_partition_exists_while_the_day_is_going():
+    assert catalog_days.get_last_partition_key() == datetime.now(KST).date().isoformat()
