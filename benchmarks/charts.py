@@ -24,18 +24,19 @@ def throughput_vs_concurrency(report: Mapping[str, Any], path: Path) -> None:
     rate = headline.get("rate_per_s")
     points = []
     for row in report["matrix"]["sync"]:
-        if row["incremental"] != "full" or row["rate_per_s"] != rate or row["page_size"] != 500:
+        if row["kind"] != "fresh" or row["rate_per_s"] != rate or row["page_size"] != 500:
             continue
         value = _number(row["details_per_second"])
         if value is None:
             continue
-        label = f"{row['concurrency']}" if row["client"] == "ours" else f"baseline\n{row['concurrency']} threads"
+        label = f"{row['concurrency']}" if row["client"] == "ours" else (
+            f"baseline\n{row['concurrency']} threads\n{row.get('backoff_base_seconds') or '?'} s backoff")
         if row["concurrency"] == "adaptive":
             label = f"adaptive\n(peak {row['peak_concurrency']})"
         order = row["concurrency"] if isinstance(row["concurrency"], int) else 1_000
         points.append((row["client"] != "ours", order, label, value, row["client"]))
     points.sort()
-    figure, axes = plt.subplots(figsize=(7, 4))
+    figure, axes = plt.subplots(figsize=(8, 4.5))
     labels = [p[2] for p in points]
     axes.bar(labels, [p[3] for p in points], color=[OURS if p[4] == "ours" else BASELINE for p in points])
     for index, point in enumerate(points):

@@ -215,10 +215,10 @@ def _sync_matrix(report: Mapping[str, Any]) -> list[str]:
     rows = report["matrix"]["sync"]
     lines = ["## Sync runs", ""]
     lines += _table(
-        ["run", "client", "rate", "page", "concurrency (peak)", "incremental", "floor", "wall", "efficiency",
+        ["run", "client", "sync", "rate", "page", "concurrency (peak)", "floor", "wall", "efficiency",
          "429 ratio", "details/s", "detail p50/p95/p99 ms"],
-        [[r["run"], r["client"], fmt(r["rate_per_s"]), fmt(r["page_size"]),
-          f"{fmt(r['concurrency'])} ({fmt(r['peak_concurrency'])})", fmt(r["incremental"]), fmt(r["floor_seconds"], "s"),
+        [[r["run"], r["client"], fmt(r["kind"]), fmt(r["rate_per_s"]), fmt(r["page_size"]),
+          f"{fmt(r['concurrency'])} ({fmt(r['peak_concurrency'])})", fmt(r["floor_seconds"], "s"),
           fmt(r["wall_seconds"], "s"), fmt(r["efficiency"]), fmt(r["ratio_429"]), fmt(r["details_per_second"]),
           f"{fmt(r['detail_p50_ms'])} / {fmt(r['detail_p95_ms'])} / {fmt(r['detail_p99_ms'])}"] for r in rows])
     failed = [key for key, value in report.items() if key.startswith("sync_") and isinstance(value, Mapping)

@@ -19,10 +19,10 @@ from benchmarks.targets import evaluate_all
 HEADLINE_KEYS = ("sync_full", "sync_full_baseline", "sync_incremental", "upsert", "packages", "e2e", "memory")
 HEADLINE_PACKAGE_IMAGES = 10
 SYNC_COLUMNS = (
-    "run", "client", "products", "rate_per_s", "page_size", "concurrency", "peak_concurrency", "incremental",
+    "run", "client", "kind", "products", "rate_per_s", "page_size", "concurrency", "peak_concurrency",
     "latency_ms", "floor_seconds", "wall_seconds", "efficiency", "ratio_429", "responses_429", "api_calls",
     "details_fetched", "details_per_second", "detail_p50_ms", "detail_p95_ms", "detail_p99_ms", "db_seconds",
-    "errors",
+    "errors", "backoff_base_seconds",
 )
 
 
@@ -83,8 +83,6 @@ def _measured(section: Mapping[str, Any]) -> bool:
 def _sync_row(run: str, figures: Mapping[str, Any]) -> dict[str, Any]:
     row = {column: figures.get(column) for column in SYNC_COLUMNS}
     row["run"] = run
-    if row["incremental"] is None:
-        row["incremental"] = "full" if run != "sync_incremental" else True
     return row
 
 

@@ -100,19 +100,27 @@ def run_plan(steps: list[Step], *, log: Callable[[str], None] = print) -> dict[s
         for wave in sorted({step.wave for step in steps if not step.background}):
             running = [_Running(step, scratch) for step in steps if step.wave == wave and not step.background]
             log(f"  wave {wave}: {', '.join(r.step.key for r in running)}")
-            _wait_all(running, outcomes, log)
+            _wait_all(running, outcomes, log, background=background)
         _wait_all(background, outcomes, log)
     return outcomes
 
 
-def _wait_all(running: list[_Running], outcomes: dict[str, StepOutcome], log: Callable[[str], None]) -> None:
+def _wait_all(
+    running: list[_Running],
+    outcomes: dict[str, StepOutcome],
+    log: Callable[[str], None],
+    *,
+    background: list[_Running] | None = None,
+) -> None:
+    """Wait for every step of `running`; meanwhile collect any `background` step that ends."""
     pending = list(running)
     while pending:
-        for item in list(pending):
-            if item.process.poll() is not None or item.timed_out():
-                outcome = item.finish(killed=item.process.poll() is None)
-                outcomes[item.step.key] = outcome
-                pending.remove(item)
-                state = "ok" if outcome.ok else f"FAILED: {(outcome.error or '')[:300]}"
-                log(f"    {item.step.key} finished in {outcome.seconds:.1f}s ({state})")
+        for group in (pending, background if background is not None else []):
+            for item in list(group):
+                if item.process.poll() is not None or item.timed_out():
+                    outcome = item.finish(killed=item.process.poll() is None)
+                    outcomes[item.step.key] = outcome
+                    group.remove(item)
+                    state = "ok" if outcome.ok else f"FAILED: {(outcome.error or '')[:300]}"
+                    log(f"    {item.step.key} finished in {outcome.seconds:.1f}s ({state})")
         time.sleep(0.2)

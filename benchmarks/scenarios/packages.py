@@ -147,6 +147,9 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         scratch = Path(scratch_dir)
         pool_size = min(IMAGE_POOL_LIMIT, max(image_counts) * packages)
         source, pool = _source_products(emulator, str(scratch / "source.duckdb"), pool_size)
+        # No picture shared between two products of a build (the builder caches by content):
+        # with many images, fewer products.
+        products_per_build = {images: min(packages, source.num_rows, len(pool) // images) for images in image_counts}
         with httpx.Client(timeout=30) as http:
             for url in pool:
                 http.get(url).raise_for_status()
@@ -165,11 +168,12 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             os.environ["CONTENT_DB_PATH"] = database_path
             os.environ["PACKAGES_DIR"] = str(scratch / f"packages-{images}")
             try:
-                queued = _prepare_store(database_path, _with_images(source.slice(0, packages), pool, images))
+                count = products_per_build[images]
+                queued = _prepare_store(database_path, _with_images(source.slice(0, count), pool, images))
                 first, first_wall = _materialize_packages()
                 _requeue_everything(database_path)
                 rebuild, rebuild_wall = _materialize_packages()
                 builds.append(_build_figures(images, queued, first, first_wall, rebuild, rebuild_wall))
             except Exception as exc:  # noqa: BLE001 - the builder may be mid-rewrite: record, go on
-                builds.append({"images": images, "products": packages, "error": f"{type(exc).__name__}: {exc}"[:2000]})
+                builds.append({"images": images, "products": products_per_build[images], "error": f"{type(exc).__name__}: {exc}"[:2000]})
     return {"builds": builds, "image_pool": len(pool), "compression": compression_figures(params)}

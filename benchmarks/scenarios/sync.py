@@ -72,6 +72,7 @@ def _our_figures(
     token = latency_ms(client.stats.call_latency_seconds("token"))
     figures.update(
         client="ours",
+        kind="fresh",
         page_size=int(params.get("page_size", 500)),
         concurrency=params.get("concurrency") if params.get("concurrency") is not None else "adaptive",
         peak_concurrency=report.peak_concurrency,
@@ -125,6 +126,7 @@ def run_baseline(params: dict[str, Any]) -> dict[str, Any]:
     )
     figures.update(
         client="baseline",
+        kind="fresh",
         page_size=int(params.get("page_size", 500)),
         concurrency=int(params.get("max_workers", 8)),
         listed=report.listed,
@@ -166,6 +168,7 @@ def run_incremental(params: dict[str, Any]) -> dict[str, Any]:
             requests = emulator.stats()["requests"]
             figures = _our_figures(params, client, report, wall, requests, rate)
     figures.update(
+        kind="incremental" if incremental else "full refresh",
         incremental=incremental,
         changed=len(changed),
         detail_calls=sum(requests.get("detail", {}).values()),
