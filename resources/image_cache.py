@@ -122,7 +122,7 @@ class ImageCache:
             name = f"{number:02d}.jpg"
             self._write_file(staging / name, data)
             entries.append({**_record(info), "file": name, "timeSeconds": seconds})
-        self._write_file(staging / "index.json", json.dumps({"keyframes": entries}).encode())
+        self._write_file(staging / "index.json", json.dumps({"keyframes": entries}).encode(), durable=False)
         folder.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.rename(staging, folder)
@@ -165,30 +165,34 @@ class ImageCache:
         return self.root / "tmp" / uuid.uuid4().hex
 
     def _write_json(self, path: Path, record: dict) -> None:
-        self._write_bytes(path, json.dumps(record, sort_keys=True).encode())
+        # Not synced: a record lost or torn by a power cut reads as a cache miss (see _read_json).
+        self._write_bytes(path, json.dumps(record, sort_keys=True).encode(), durable=False)
 
-    def _write_bytes(self, path: Path, data: bytes) -> None:
+    def _write_bytes(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         temporary = self._tmp_path()
         temporary.parent.mkdir(parents=True, exist_ok=True)
-        self._write_file(temporary, data)
+        self._write_file(temporary, data, durable=durable)
         path.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temporary, path)
 
-    def _write_file(self, path: Path, data: bytes) -> None:
+    def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         with open(path, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            # Package folders hard-link these files: they must survive a power cut whole.
-            os.fsync(handle.fileno())
+            if durable:
+                # Package folders hard-link pictures: they must survive a power cut whole.
+                handle.flush()
+                os.fsync(handle.fileno())
         with self._count_lock:
             self.bytes_written += len(data)
 
     @staticmethod
     def _read_json(path: Path) -> dict | None:
+        """The record, or None when it is missing or torn (then the entry is simply rebuilt)."""
         try:
-            return json.loads(path.read_bytes())
-        except FileNotFoundError:
+            record = json.loads(path.read_bytes())
+        except (FileNotFoundError, ValueError):
             return None
+        return record if isinstance(record, dict) else None
 
 
 def _record(info: ImageInfo) -> dict:
