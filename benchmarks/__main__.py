@@ -95,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
 
     baseline_path = args.baseline or out_dir / "baseline.json"
     baseline = json.loads(baseline_path.read_text(encoding="utf-8")) if baseline_path.exists() else None
-    latest = report.build_report(outcomes, meta=meta, baseline=baseline)
+    try:
+        shown_path = str(baseline_path.resolve().relative_to(ROOT))
+    except ValueError:
+        shown_path = str(baseline_path)
+    latest = report.build_report(outcomes, meta=meta, baseline=baseline, baseline_file=shown_path)
     report.write_json(latest, out_dir / "latest.json")
     report.write_csvs(latest, out_dir)
     charts.write_charts(latest, out_dir)

@@ -232,7 +232,7 @@ def _sync_matrix(report: Mapping[str, Any]) -> list[str]:
 
 def _comparison(report: Mapping[str, Any]) -> list[str]:
     comparison = report.get("comparison") or {}
-    lines = ["## Against perf_reports/baseline.json", ""]
+    lines = [f"## Against {comparison.get('baseline_file', 'baseline.json')}", ""]
     if not comparison.get("rows"):
         return lines + [comparison.get("note", "Nothing to compare."), ""]
     lines += [f"Baseline: {comparison.get('baseline_mode')} run of {comparison.get('baseline_started_at')}. "

@@ -91,6 +91,7 @@ def build_report(
     *,
     meta: dict[str, Any],
     baseline: Mapping[str, Any] | None,
+    baseline_file: str = "perf_reports/baseline.json",
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"meta": meta}
     for key in HEADLINE_KEYS:
@@ -115,6 +116,7 @@ def build_report(
     if baseline is not None:
         rows = compare(report, baseline)
         report["comparison"] = {
+            "baseline_file": baseline_file,
             "baseline_mode": (baseline.get("meta") or {}).get("mode"),
             "baseline_started_at": (baseline.get("meta") or {}).get("started_at"),
             "threshold": 0.15,
@@ -122,7 +124,8 @@ def build_report(
             "regressions": len(regressions(rows)),
         }
     else:
-        report["comparison"] = {"rows": [], "regressions": 0, "note": "no baseline.json to compare with"}
+        report["comparison"] = {"baseline_file": baseline_file, "rows": [], "regressions": 0,
+                                "note": f"no {baseline_file} to compare with"}
     return report
 
 
