@@ -87,3 +87,13 @@ def test_report_holds_the_issue_keys_the_ratios_and_renders_failures():
     markdown = render(report)
     assert "builder mid-rewrite" in markdown
     assert "| Full sync 1,000 @ 20 req/s: efficiency | 0.97 | 0.7 | >= 0.95 | ✅ pass |" in markdown
+
+
+def test_a_step_that_fails_in_its_child_process_is_recorded_not_raised():
+    from benchmarks.runner import Step, run_plan
+
+    outcomes = run_plan([Step("broken", "no_such_scenario")], log=lambda line: None)
+
+    assert outcomes["broken"].ok is False
+    assert "no_such_scenario" in outcomes["broken"].error
+    assert outcomes["broken"].as_json() == {"error": outcomes["broken"].error}
