@@ -186,6 +186,16 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         ["overhead_seconds", fmt(section.get("overhead_seconds"), "s")],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
     ])
+    timeline = section.get("steps") or {}
+    if timeline:
+        lines += [f"The Dagster run took {fmt(timeline.get('run_seconds'), 's')} of the "
+                  f"{fmt(section.get('wall_seconds'), 's')} (outside the run, inside `materialize()`: "
+                  f"{fmt(timeline.get('outside_run_seconds'), 's')}; between steps: "
+                  f"{fmt(timeline.get('outside_steps_seconds'), 's')}); it recorded "
+                  f"{fmt(timeline.get('materializations'))} materializations. Steps over 0.5 s:", ""]
+        lines += _table(["step", "starts at", "seconds", "materializations"], [
+            [step["step"], fmt(step["starts_at_seconds"], "s"), fmt(step["seconds"], "s"), fmt(step["materializations"])]
+            for step in timeline.get("steps", []) if step["seconds"] > 0.5])
     assets = section.get("assets") or {}
     if assets:
         lines += ["Where the time went, from each asset's metadata:", ""]
