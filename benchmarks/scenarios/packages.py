@@ -28,15 +28,27 @@ from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 # The emulator keeps its last 512 drawn images; stay under that so warmed images stay warm.
 IMAGE_POOL_LIMIT = 480
 PACKAGES_ASSET = "content_packages"
+HEADLINE_IMAGES = 10
 
 
-def compression_figures(params: dict[str, Any]) -> dict[str, Any]:
+def compression_figures(params: dict[str, Any], package_dirs: list[Path]) -> dict[str, Any]:
     """`packages.compression` in latest.json.
 
-    LEAD: wire the issue-6 compression experiment here (the function the package builder exposes),
-    and return its figures; the report prints whatever this dict holds.
+    LEAD: wire the issue-6 compression experiment here and return its figures; the report prints
+    whatever this dict holds. `package_dirs` are the folders of the headline (10-image) build, still
+    on disk when this runs (`content_assets.package_zip.compression_experiment(package_dir)` takes
+    one such folder).
     """
-    return {"status": "not wired", "note": "the issue-6 compression experiment is not connected to the harness yet"}
+    return {
+        "status": "not wired",
+        "note": "the issue-6 compression experiment is not connected to the harness yet",
+        "package_dirs_available": len(package_dirs),
+    }
+
+
+def _package_dirs(packages_root: Path) -> list[Path]:
+    """The current package folders (`<no>/<variant>`), resolved through their symlinks."""
+    return sorted(path.resolve() for path in packages_root.glob("[0-9]*/*") if path.is_dir())
 
 
 def _source_products(emulator: EmulatorProcess, database_path: str, pool_size: int) -> tuple[pa.Table, list[str]]:
@@ -175,5 +187,11 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
                 rebuild, rebuild_wall = _materialize_packages()
                 builds.append(_build_figures(images, queued, first, first_wall, rebuild, rebuild_wall))
             except Exception as exc:  # noqa: BLE001 - the builder may be mid-rewrite: record, go on
-                builds.append({"images": images, "products": products_per_build[images], "error": f"{type(exc).__name__}: {exc}"[:2000]})
-    return {"builds": builds, "image_pool": len(pool), "compression": compression_figures(params)}
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+                builds.append({"images": images, "products": products_per_build[images], "error": error})
+        headline = HEADLINE_IMAGES if HEADLINE_IMAGES in image_counts else image_counts[0]
+        try:
+            compression = compression_figures(params, _package_dirs(scratch / f"packages-{headline}"))
+        except Exception as exc:  # noqa: BLE001 - recorded in the report like a failed build
+            compression = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
+    return {"builds": builds, "image_pool": len(pool), "compression": compression}
