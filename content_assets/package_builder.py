@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from resources.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
-from resources.package_writer import PackageFile, PackageWrite, PackageWriter
+from resources.package_writer import PackageFile, PackageWrite, PackageWriter, check_file_name
 
 from .image_normalization import NormalizedImage, normalize_image
 from .image_pool import ImagePool
@@ -33,6 +36,13 @@ VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
 DEFAULT_VIDEO_MAX_BYTES = 200 * 1024 * 1024
 PACKAGE_ZIP = "package.zip"
 UNIQUE_PACK = "unique-pack.zip"
+# After this many refused or timed-out connections (each already retried by the client), an
+# image host is not tried again in this run: a CDN outage fails packages in seconds, not hours.
+UNREACHABLE_AFTER = 3
+
+
+class UnreachableHostError(ConnectionError):
+    """Pictures from this host are not fetched again in this run."""
 
 
 @dataclass
@@ -48,6 +58,7 @@ class MediaTimings:
     images_downloaded: int = 0
     images_normalized: int = 0
     images_cached: int = 0  # ready in the cache: neither downloaded nor normalized
+    images_from_previous_package: int = 0  # source taken from the package's previous version
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,7 @@ class _Fetched:
     normalized: Future[NormalizedImage] | None
     download_seconds: float
     hash_seconds: float
+    from_previous_package: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,8 @@ class PackageBuilder:
         self.downloads = downloads  # threads that fetch pictures, so one package's arrive in parallel
         self.video_max_bytes = video_max_bytes
         self.settings = renderer.settings
+        self._refused: dict[str, int] = {}  # image host -> connection failures in a row
+        self._refused_lock = threading.Lock()
 
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
@@ -113,7 +127,7 @@ class PackageBuilder:
             return BuildOutcome(plan, write, time.perf_counter() - started)
 
         timings = MediaTimings()
-        images = self._prepare_images(plan.image_urls, timings)
+        images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
         video = self._prepare_video(plan, timings)
         files = self._package_files(plan, images, video, timings)
         write = self.writer.write(product.origin_product_no, variant, plan.content_hash, files)
@@ -122,7 +136,50 @@ class PackageBuilder:
 
     # -- pictures -----------------------------------------------------------------------------
 
-    def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings) -> list[CachedImage]:
+    def _previous_sources(self, plan: PackagePlan) -> dict[str, tuple[Path, str]]:
+        """Source pictures the package's current version holds: URL -> (file, sha256).
+
+        Packages of format 1 (before the image cache) kept each picture as downloaded; adopting
+        them lets a data folder from that version be rebuilt without fetching anything, which
+        matters when its URLs no longer answer (an emulator restarted on another port). Later
+        formats hold normalized pictures, whose sources the cache already knows by URL.
+        """
+        try:
+            meta = json.loads(self.writer.read_file(plan.origin_product_no, plan.variant, "meta.json"))
+        except (OSError, ValueError):
+            return {}
+        sources = {}
+        for entry in meta.get("images", []) if isinstance(meta, dict) else []:
+            if not isinstance(entry, dict) or "sourceSha256" in entry:
+                continue
+            url, file, sha256 = entry.get("sourceUrl"), entry.get("file"), entry.get("sha256")
+            try:
+                path = self.writer.package_path(plan.origin_product_no, plan.variant) / check_file_name(str(file))
+            except ValueError:
+                continue
+            if isinstance(url, str) and isinstance(sha256, str):
+                sources[url] = (path, sha256)
+        return sources
+
+    def _fetch(self, url: str) -> bytes:
+        """A CDN GET that gives up on a host which keeps refusing connections."""
+        host = urlsplit(url).netloc
+        with self._refused_lock:
+            if self._refused.get(host, 0) >= UNREACHABLE_AFTER:
+                raise UnreachableHostError(f"{host} refused {UNREACHABLE_AFTER} connections in a row in this run; "
+                                           f"not fetching {url}")
+        try:
+            data = self.fetch(url)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            with self._refused_lock:
+                self._refused[host] = self._refused.get(host, 0) + 1
+            raise
+        with self._refused_lock:
+            self._refused.pop(host, None)
+        return data
+
+    def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings,
+                        previous: dict[str, tuple[Path, str]] | None = None) -> list[CachedImage]:
         key = self.settings.image.key
         ready: list[CachedImage | None] = [None] * len(urls)
         pending: deque[tuple[int, Future[_Fetched]]] = deque()
@@ -139,7 +196,8 @@ class PackageBuilder:
                         self._finish_image(pending.popleft(), ready, timings)
                     self.pool.slots.acquire()
                 try:
-                    pending.append((index, self.downloads.submit(self._fetch_and_normalize, url)))
+                    pending.append((index, self.downloads.submit(self._fetch_and_normalize, url,
+                                                                 (previous or {}).get(url))))
                 except BaseException:
                     self.pool.slots.release()
                     raise
@@ -151,18 +209,23 @@ class PackageBuilder:
                 self.pool.slots.release()
         return [image for image in ready if image is not None]
 
-    def _fetch_and_normalize(self, url: str) -> _Fetched:
-        """In a download thread: fetch, hash, and hand the picture to the process pool unless the
-        same content is already normalized in the cache (the same picture behind another URL)."""
+    def _fetch_and_normalize(self, url: str, previous: tuple[Path, str] | None) -> _Fetched:
+        """In a download thread: fetch (or take the previous version's copy), hash, and hand the
+        picture to the process pool unless the same content is already normalized in the cache
+        (the same picture behind another URL)."""
         started = time.perf_counter()
-        data = self.fetch(url)
+        data = _read_if_intact(*previous) if previous else None
+        from_previous = data is not None
+        if data is None:
+            data = self._fetch(url)
         downloaded = time.perf_counter()
         source_sha256 = hashlib.sha256(data).hexdigest()
         hashed = time.perf_counter()
         self.cache.remember_source(url, source_sha256, len(data))
         cached = self.cache.normalized(source_sha256, self.settings.image.key)
         future = None if cached is not None else self.pool.submit(normalize_image, data, self.settings.image)
-        return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded)
+        return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded,
+                        from_previous)
 
     def _finish_image(self, item: tuple[int, Future[_Fetched]], ready: list[CachedImage | None],
                       timings: MediaTimings) -> None:
@@ -171,7 +234,10 @@ class PackageBuilder:
             fetched = download.result()
             timings.download_seconds += fetched.download_seconds
             timings.hash_seconds += fetched.hash_seconds
-            timings.images_downloaded += 1
+            if fetched.from_previous_package:
+                timings.images_from_previous_package += 1
+            else:
+                timings.images_downloaded += 1
             if fetched.cached is not None:
                 ready[index] = fetched.cached
                 return
@@ -198,11 +264,11 @@ class PackageBuilder:
         with _Slot(self.pool):
             started = time.perf_counter()
             try:
-                data = self.fetch(url)
+                data = self._fetch(url)
             except httpx.HTTPStatusError as exc:
                 status = exc.response.status_code
                 return VideoOutcome(url, VIDEO_MISSING if status in (404, 410) else VIDEO_BROKEN, f"HTTP {status}")
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, UnreachableHostError) as exc:
                 return VideoOutcome(url, VIDEO_BROKEN, f"{type(exc).__name__}: {exc}")
             timings.download_seconds += time.perf_counter() - started
             if len(data) > self.video_max_bytes:
@@ -309,6 +375,14 @@ class _Slot:
 
     def __exit__(self, *exc_info: object) -> None:
         self.pool.slots.release()
+
+
+def _read_if_intact(path: Path, sha256: str) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def _info(image: NormalizedImage) -> ImageInfo:

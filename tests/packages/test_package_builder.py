@@ -107,3 +107,47 @@ def test_the_same_picture_behind_two_urls_is_normalized_once(tmp_path: Path, dow
     assert (second.timings.images_downloaded, second.timings.images_normalized) == (1, 0)
     assert (third.timings.images_downloaded, third.timings.images_cached) == (0, 1)  # URL known: not fetched
     assert first.images[0].path == second.images[0].path == third.images[0].path
+
+
+def test_a_package_of_the_first_format_is_rebuilt_from_its_own_pictures_without_fetching(tmp_path: Path, downloads):
+    """Data folders from before the image cache held pictures as downloaded; their URLs may be dead."""
+    import hashlib
+    import json
+
+    raw = render_product_image(11, 1, 1)
+    url = "http://127.0.0.1:9/images/1/1.jpg"  # nothing listens there any more
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    meta = {"images": [{"file": "images/01.jpg", "sourceUrl": url, "sha256": hashlib.sha256(raw).hexdigest()}]}
+    writer.write(1, "default", "e" * 64, {"meta.json": json.dumps(meta).encode(), "images/01.jpg": raw})
+
+    def fetch(url: str) -> bytes:
+        raise AssertionError(f"fetched {url}")
+
+    with ImagePool(processes=1, in_flight=2) as pool:
+        outcome = make_builder(tmp_path, pool, downloads, fetch).build(product(1, [url]), "default")
+    assert outcome.write.written and outcome.timings.images_from_previous_package == 1
+    assert outcome.timings.images_downloaded == 0
+    assert outcome.images[0].info.width == 640
+
+
+def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path: Path, downloads):
+    import httpx
+
+    from content_assets.package_builder import UNREACHABLE_AFTER, UnreachableHostError
+
+    calls: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        calls.append(url)
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    with ImagePool(processes=1, in_flight=1) as pool:
+        builder = make_builder(tmp_path, pool, downloads, fetch)
+        errors = []
+        for number in range(1, 8):
+            try:
+                builder.build(product(number, [f"http://cdn.example/{number}.jpg"]), "default")
+            except Exception as exc:  # noqa: BLE001 - the test looks at which error each build got
+                errors.append(type(exc))
+    assert len(calls) == UNREACHABLE_AFTER
+    assert errors == [httpx.ConnectError] * UNREACHABLE_AFTER + [UnreachableHostError] * (7 - UNREACHABLE_AFTER)
