@@ -190,7 +190,9 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
     if timeline:
         lines += [f"The Dagster run took {fmt(timeline.get('run_seconds'), 's')} of the "
                   f"{fmt(section.get('wall_seconds'), 's')} (outside the run, inside `materialize()`: "
-                  f"{fmt(timeline.get('outside_run_seconds'), 's')}; between steps: "
+                  f"{fmt(timeline.get('outside_run_seconds'), 's')}, of which "
+                  f"{fmt(timeline.get('before_run_seconds'), 's')} before it started and "
+                  f"{fmt(timeline.get('after_run_seconds'), 's')} after it ended; between steps: "
                   f"{fmt(timeline.get('outside_steps_seconds'), 's')}); it recorded "
                   f"{fmt(timeline.get('materializations'))} materializations. Steps over 0.5 s:", ""]
         lines += _table(["step", "starts at", "seconds", "materializations"], [

@@ -58,16 +58,20 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         import_seconds = time.perf_counter() - import_started
 
         started = time.perf_counter()
+        called_at = time.time()  # the instance records run times on this clock
         try:
             metadata = run_script.materialize()
         except SystemExit as exc:  # materialize() reports a failed run this way
             raise RuntimeError(str(exc)) from None
         wall = time.perf_counter() - started
+        returned_at = time.time()
         requests = emulator.stats()["requests"]
         steps = _step_timeline()
         if steps:
-            # materialize() beyond the run itself: building the job, reading the events back.
+            # materialize() beyond the run itself: building the job and run, reading the events back.
             steps["outside_run_seconds"] = round(wall - steps["run_seconds"], 3)
+            steps["before_run_seconds"] = round(steps.pop("run_started_at") - called_at, 3)
+            steps["after_run_seconds"] = round(returned_at - steps.pop("run_ended_at"), 3)
 
     api_floor = floor_seconds(requests, rate)
     breakdown = {
@@ -110,6 +114,8 @@ def _step_timeline() -> dict[str, Any]:
     } for stat in step_stats]
     run_seconds = (run_stats.end_time or run_start) - run_start
     return {
+        "run_started_at": run_start,
+        "run_ended_at": run_stats.end_time or run_start,
         "run_seconds": round(run_seconds, 3),
         "outside_steps_seconds": round(run_seconds - sum(step["seconds"] for step in steps), 3),
         "materializations": run_stats.materializations,
