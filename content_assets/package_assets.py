@@ -104,7 +104,7 @@ def content_packages(
     client = commerce_api.get_client()
 
     outcomes: list[BuildOutcome] = []
-    failures: dict[int, str] = {}
+    failures: dict[tuple[int, str], str] = {}  # (product, variant) -> what went wrong
     with ImagePool(config.image_processes, config.images_in_flight) as pool, \
             ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
         builder = PackageBuilder(renderer, package_writer, cache, client.fetch_image, pool, downloads,
@@ -123,14 +123,19 @@ def content_packages(
                 try:
                     outcomes.append(future.result())
                 except Exception as exc:  # one bad product never fails the batch; it is recorded
-                    failures[number] = f"{variant}: {type(exc).__name__}: {exc}"
+                    failures[(number, variant)] = f"{variant}: {type(exc).__name__}: {exc}"
                     context.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
                 if index % 200 == 0:
                     context.log.info(f"packages: {index}/{len(jobs)} done")
         processes_started = pool.started
 
-    done = [item for item in items if item.origin_product_no not in failures]
-    failed = [(item, failures[item.origin_product_no]) for item in items if item.origin_product_no in failures]
+    # A queue item is done when every variant of its product was built.
+    errors_by_product: dict[int, list[str]] = {}
+    for (number, _), message in failures.items():
+        errors_by_product.setdefault(number, []).append(message)
+    done = [item for item in items if item.origin_product_no not in errors_by_product]
+    failed = [(item, "; ".join(errors_by_product[item.origin_product_no])) for item in items
+              if item.origin_product_no in errors_by_product]
     built = [outcome for outcome in outcomes if not outcome.unchanged]
     unchanged = [outcome for outcome in outcomes if outcome.unchanged]
 
@@ -149,7 +154,7 @@ def content_packages(
         package_rows = catalog.count("packages")
 
         gallery_bytes_written = gallery_seconds = 0.0
-        repeat_count = 0
+        repeat_count: int | None = None  # known when the report was refreshed
         if built or failed or unrecorded or not (package_writer.root / "index.html").exists():
             gallery_started = time.perf_counter()
             hashes = [HashedImage(*row) for row in package_records.picture_hashes(catalog.con)]
@@ -205,7 +210,8 @@ def content_packages(
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     if failures:
-        metadata["failed_examples"] = dg.MetadataValue.json(dict(list(failures.items())[:10]))
+        metadata["failed_examples"] = dg.MetadataValue.json(
+            {f"{number}/{variant}": message for (number, variant), message in list(failures.items())[:10]})
     if jobs and len(failures) / len(jobs) > config.max_error_ratio:
         raise dg.Failure(description=f"{len(failures)} of {len(jobs)} packages failed", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
