@@ -186,18 +186,21 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         ["overhead_seconds", fmt(section.get("overhead_seconds"), "s")],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
     ])
-    timeline = section.get("steps") or {}
+    timeline = section.get("timeline") or {}
     if timeline:
-        lines += [f"The Dagster run took {fmt(timeline.get('run_seconds'), 's')} of the "
-                  f"{fmt(section.get('wall_seconds'), 's')} (outside the run, inside `materialize()`: "
-                  f"{fmt(timeline.get('outside_run_seconds'), 's')}, of which "
-                  f"{fmt(timeline.get('before_run_seconds'), 's')} before it started and "
-                  f"{fmt(timeline.get('after_run_seconds'), 's')} after it ended; between steps: "
-                  f"{fmt(timeline.get('outside_steps_seconds'), 's')}); it recorded "
-                  f"{fmt(timeline.get('materializations'))} materializations. Steps over 0.5 s:", ""]
-        lines += _table(["step", "starts at", "seconds", "materializations"], [
-            [step["step"], fmt(step["starts_at_seconds"], "s"), fmt(step["seconds"], "s"), fmt(step["materializations"])]
-            for step in timeline.get("steps", []) if step["seconds"] > 0.5])
+        lines += [f"`materialize()` launched {len(timeline.get('runs', []))} run(s) taking "
+                  f"{fmt(timeline.get('run_seconds'), 's')} of the {fmt(section.get('wall_seconds'), 's')}; "
+                  f"{fmt(timeline.get('outside_runs_seconds'), 's')} went outside any run "
+                  f"({fmt(timeline.get('before_first_run_seconds'), 's')} before the first one started: creating a "
+                  f"run records its planned materializations). The runs recorded "
+                  f"{fmt(timeline.get('materializations'))} materializations.", ""]
+        lines += _table(["run / step", "starts at", "seconds", "materializations"], [
+            row for run in timeline.get("runs", []) for row in (
+                [[f"**{run['job']}** ({run['status']})", fmt(run["starts_at_seconds"], "s"),
+                  fmt(run["run_seconds"], "s"), fmt(run["materializations"])]]
+                + [[f"&nbsp;&nbsp;{step['step']}", f"+{fmt(step['starts_at_seconds'], 's')}",
+                    fmt(step["seconds"], "s"), fmt(step["materializations"])]
+                   for step in run["steps"] if step["seconds"] > 0.5])])
     assets = section.get("assets") or {}
     if assets:
         lines += ["Where the time went, from each asset's metadata:", ""]

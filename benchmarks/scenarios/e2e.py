@@ -66,12 +66,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         wall = time.perf_counter() - started
         returned_at = time.time()
         requests = emulator.stats()["requests"]
-        steps = _step_timeline()
-        if steps:
-            # materialize() beyond the run itself: building the job and run, reading the events back.
-            steps["outside_run_seconds"] = round(wall - steps["run_seconds"], 3)
-            steps["before_run_seconds"] = round(steps.pop("run_started_at") - called_at, 3)
-            steps["after_run_seconds"] = round(returned_at - steps.pop("run_ended_at"), 3)
+        timeline = _run_timeline(called_at, returned_at)
 
     api_floor = floor_seconds(requests, rate)
     breakdown = {
@@ -89,35 +84,42 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "responses_429": count_status(requests, "429"),
         "server_requests": requests,
         "assets": breakdown,
-        "steps": steps,
+        "timeline": timeline,
     }
 
 
-def _step_timeline() -> dict[str, Any]:
-    """Where the run's wall time went, from the Dagster instance: each step's start, duration and
-    materialization count, and the time outside any step (run start-up, hand-over, shutdown)."""
+def _run_timeline(called_at: float, returned_at: float) -> dict[str, Any]:
+    """Where materialize()'s wall time went, from the (fresh) Dagster instance: each run it launched,
+    each step's duration and materialization count, and the time outside any run (creating a run
+    records its planned materializations; reading the results back)."""
     import dagster as dg
 
+    runs = []
     with dg.DagsterInstance.get() as instance:
-        run = next(iter(instance.get_runs(limit=1)), None)
-        if run is None:
-            return {}
-        run_stats = instance.get_run_stats(run.run_id)
-        step_stats = sorted(instance.get_run_step_stats(run.run_id), key=lambda s: s.start_time or 0)
-    run_start = run_stats.start_time or 0.0
-    steps = [{
-        "step": stat.step_key,
-        "status": stat.status.value if stat.status else None,
-        "starts_at_seconds": round((stat.start_time or run_start) - run_start, 3),
-        "seconds": round((stat.end_time or 0) - (stat.start_time or 0), 3),
-        "materializations": len(stat.materialization_events),
-    } for stat in step_stats]
-    run_seconds = (run_stats.end_time or run_start) - run_start
+        for run in instance.get_runs():
+            stats = instance.get_run_stats(run.run_id)
+            start = stats.start_time or called_at
+            end = stats.end_time or start
+            steps = sorted(instance.get_run_step_stats(run.run_id), key=lambda s: s.start_time or 0)
+            runs.append({
+                "job": run.job_name,
+                "status": run.status.value,
+                "starts_at_seconds": round(start - called_at, 3),
+                "run_seconds": round(end - start, 3),
+                "materializations": stats.materializations,
+                "steps": [{
+                    "step": step.step_key,
+                    "starts_at_seconds": round((step.start_time or start) - start, 3),
+                    "seconds": round((step.end_time or 0) - (step.start_time or 0), 3),
+                    "materializations": len(step.materialization_events),
+                } for step in steps],
+            })
+    runs.sort(key=lambda run: run["starts_at_seconds"])
+    in_runs = sum(run["run_seconds"] for run in runs)
     return {
-        "run_started_at": run_start,
-        "run_ended_at": run_stats.end_time or run_start,
-        "run_seconds": round(run_seconds, 3),
-        "outside_steps_seconds": round(run_seconds - sum(step["seconds"] for step in steps), 3),
-        "materializations": run_stats.materializations,
-        "steps": steps,
+        "runs": runs,
+        "run_seconds": round(in_runs, 3),
+        "outside_runs_seconds": round(returned_at - called_at - in_runs, 3),
+        "before_first_run_seconds": runs[0]["starts_at_seconds"] if runs else None,
+        "materializations": sum(run["materializations"] for run in runs),
     }
