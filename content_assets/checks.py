@@ -17,7 +17,7 @@ from .metric_history import (
     earlier_runs_metrics,
     latest_metrics,
 )
-from .slo import BUDGETS, REGRESSION_METRICS, SLOS, Measurement, RegressionMetric, Slo, SloBudgets
+from .slo import BUDGETS, REGRESSION_METRICS, SLOS, RegressionMetric, Slo, SloBudgets
 
 SUMMARY_ASSETS = ("refresh_queue", "content_packages")  # the last asset of a sync run and of a package run
 
@@ -70,11 +70,11 @@ def evaluate_regression(
     """WARN when a metric is more than `tolerance` worse than the median of earlier runs."""
     comparisons: list[Comparison] = []
     for metric in metrics:
-        value = current.get(metric.key)
+        value = metric.value(current)
         if value is None:
             continue
-        earlier = [float(run[metric.key]) for run in history if run.get(metric.key) is not None]
-        comparison = compare_with_baseline(metric.key, float(value), earlier, higher_is_better=metric.higher_is_better)
+        earlier = [v for v in (metric.value(run) for run in history) if v is not None]
+        comparison = compare_with_baseline(metric.key, value, earlier, higher_is_better=metric.higher_is_better)
         if comparison is not None:
             comparisons.append(comparison)
     metadata: dict[str, object] = {"history_runs": len(history), "tolerance": tolerance}
@@ -112,40 +112,42 @@ def regression_check(asset: str, metrics: Sequence[RegressionMetric]) -> dg.Asse
     return _check
 
 
-def _trend(slo: Slo, current: Measurement, history: Sequence[RecordedMetrics]) -> str:
-    earlier = [m.value for m in (slo.measure(run.metadata, BUDGETS) for run in history) if m.value is not None]
-    comparison = None if current.value is None else compare_with_baseline(slo.name, current.value, earlier)
+def _trend(slo: Slo, current: float, earlier: Sequence[float]) -> str:
+    comparison = compare_with_baseline(slo.name, current, list(earlier))
     if comparison is None:
-        return "–"
+        return "-"
     if abs(comparison.change) < 0.05:
         return f"steady ({comparison.change:+.0%})"
     return f"{'worse' if comparison.change > 0 else 'better'} ({comparison.change:+.0%} vs median of {comparison.runs})"
 
 
 def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS) -> tuple[str, int, int]:
-    """A markdown table of every SLO from the newest materializations; (table, passed, failed)."""
+    """A markdown table of every SLO; (table, met, missed).
+
+    Each SLO shows the newest run that measured it: a run with nothing to measure (no detail
+    calls, no package built) would otherwise blank the dashboard after every quiet hour.
+    """
     rows = ["| SLO | value | threshold | status | trend |", "|---|---|---|---|---|"]
-    passed = failed = 0
-    recorded_by_asset: dict[str, RecordedMetrics | None] = {}
-    history_by_asset: dict[str, list[RecordedMetrics]] = {}
+    met = missed = 0
+    runs_by_asset: dict[str, list[RecordedMetrics]] = {}
     for slo in SLOS:
-        if slo.asset not in recorded_by_asset:
-            recorded = recorded_by_asset[slo.asset] = latest_metrics(instance, slo.asset)
-            history_by_asset[slo.asset] = (
-                [] if recorded is None
-                else earlier_runs_metrics(instance, slo.asset, recorded.run_id, budgets.regression_history_runs)
-            )
-        recorded = recorded_by_asset[slo.asset]
-        if recorded is None:
-            rows.append(f"| {slo.description} | – | – | not measured yet | – |")
+        if slo.asset not in runs_by_asset:
+            latest = latest_metrics(instance, slo.asset)
+            runs_by_asset[slo.asset] = [] if latest is None else [
+                latest, *earlier_runs_metrics(instance, slo.asset, latest.run_id, budgets.regression_history_runs)
+            ]
+        measured = [m for m in (slo.measure(run.metadata, budgets) for run in runs_by_asset[slo.asset])
+                    if m.value is not None]
+        if not measured:
+            rows.append(f"| {slo.description} | - | - | not measured yet | - |")
             continue
-        measurement = slo.measure(recorded.metadata, budgets)
-        value = "–" if measurement.value is None else f"{measurement.value:g} {slo.unit}"
-        status = "✅ pass" if measurement.passed else "❌ fail"
-        passed, failed = (passed + 1, failed) if measurement.passed else (passed, failed + 1)
-        trend = _trend(slo, measurement, history_by_asset[slo.asset])
-        rows.append(f"| {slo.description} | {value} | {measurement.threshold:g} {slo.unit} | {status} | {trend} |")
-    return "\n".join(rows), passed, failed
+        current, earlier = measured[0], [m.value for m in measured[1:]]
+        met, missed = (met + 1, missed) if current.passed else (met, missed + 1)
+        status = "pass" if current.passed else "**FAIL**"
+        trend = _trend(slo, current.value, earlier)  # type: ignore[arg-type]
+        rows.append(f"| {slo.description} | {current.value:g} {slo.unit} | {current.threshold:g} {slo.unit} "
+                    f"| {status} | {trend} |")
+    return "\n".join(rows), met, missed
 
 
 def summary_check(asset: str) -> dg.AssetChecksDefinition:

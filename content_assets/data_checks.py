@@ -1,5 +1,6 @@
 """Data checks on the DuckDB store. The ones on products and the refresh queue are blocking: when
-one fails with ERROR, the run stops before content_packages builds anything from bad data."""
+one fails with ERROR, its run stops there. Packages are built in runs of their own, so the
+refresh-queue sensor also holds them back while a products check's latest result is a failure."""
 
 import dagster as dg
 
@@ -99,6 +100,10 @@ def content_packages_queue_items_finished(
         metadata={"unfinished_items": len(unfinished), "examples": _examples(unfinished)},
     )
 
+
+# While one of these last failed, no package is built from the products it judged. (A stuck queue
+# item is not one of them: the package run is what takes it again once its lease runs out.)
+PACKAGE_GATE_CHECKS = [products_origin_product_no_unique, products_name_and_price_valid]
 
 DATA_CHECKS = [
     products_origin_product_no_unique,

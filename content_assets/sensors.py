@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from resources.store import DuckDBStore, refresh_queue
 
-from .data_checks import QUEUE_LEASE_SECONDS
+from .data_checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
 from .jobs import build_packages_job
 from .package_assets import PackagesConfig
 from .packaging import PackageSettings, TemplateSet
@@ -40,6 +40,13 @@ def active_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
 
 def _busy(run: dg.DagsterRun) -> dg.SkipReason:
     return dg.SkipReason(f"run {run.run_id[:8]} ({run.job_name}) is {run.status.value}; checking again next tick")
+
+
+def failing_gate_checks(instance: dg.DagsterInstance) -> list[str]:
+    """The products data checks whose latest result is a failure."""
+    keys = [key for check in PACKAGE_GATE_CHECKS for key in check.check_keys]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    return sorted(key.name for key, record in latest.items() if record.status.value == "FAILED")
 
 
 def _locked(exc: duckdb.Error) -> dg.SkipReason:
@@ -86,6 +93,10 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
     run = active_run(context.instance)
     if run is not None:
         return _busy(run)
+    failing = failing_gate_checks(context.instance)
+    if failing:
+        return dg.SkipReason(f"blocking data check(s) {', '.join(failing)} failed on the last sync; "
+                             "no package is built until a sync passes them")
     try:
         with store.connect() as catalog:
             work = waiting_work(catalog.con, max_attempts=PackagesConfig().max_attempts,
@@ -175,6 +186,10 @@ def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBSto
     run = active_run(context.instance)
     if run is not None:
         return _busy(run)
+    failing = failing_gate_checks(context.instance)
+    if failing:
+        return dg.SkipReason(f"blocking data check(s) {', '.join(failing)} failed on the last sync; "
+                             "no package is rebuilt until a sync passes them")
     try:
         with store.connect() as catalog:
             stale = stale_packages(catalog.con, version)

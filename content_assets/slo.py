@@ -25,6 +25,9 @@ class SloBudgets:
     # without it a sync of a handful of changed products, whose floor is ~0 s, could never pass.
     sync_fixed_allowance_seconds: float = 5.0
     upsert_10k_rows_seconds: float = 120.0
+    # Below this many rows written, per-page transaction costs swamp the per-row cost and scaling
+    # to 10k rows says nothing (3 rows in 0.5 s would "be" 1,700 s per 10k).
+    upsert_min_rows: int = 1000
     package_build_p95_seconds: float = 3.0
     package_with_video_build_p95_seconds: float = 10.0
     # Regression checks: how many earlier runs make the baseline, and how much worse is a warning.
@@ -88,7 +91,12 @@ def sync_wall_time(metadata: Metadata, budgets: SloBudgets) -> Measurement:
 
 
 def upsert_10k_rows(metadata: Metadata, budgets: SloBudgets) -> Measurement:
-    return Measurement(_float(metadata, "upsert_seconds_per_10k_rows"), budgets.upsert_10k_rows_seconds)
+    rows = int(metadata.get("rows_written") or 0)
+    if rows < budgets.upsert_min_rows:
+        return Measurement(None, budgets.upsert_10k_rows_seconds,
+                           f"{rows} rows written, too few to scale to 10k (at least {budgets.upsert_min_rows})")
+    return Measurement(_float(metadata, "upsert_seconds_per_10k_rows"), budgets.upsert_10k_rows_seconds,
+                       f"{rows} rows written")
 
 
 def package_build_p95(metadata: Metadata, budgets: SloBudgets) -> Measurement:
@@ -118,6 +126,12 @@ SLOS: tuple[Slo, ...] = (
 class RegressionMetric:
     key: str  # a metadata key of the asset
     higher_is_better: bool = False
+    min_rows_written: int = 0  # compare only materializations that wrote at least this many rows
+
+    def value(self, metadata: Metadata) -> float | None:
+        if int(metadata.get("rows_written") or 0) < self.min_rows_written:
+            return None
+        return _float(metadata, self.key)
 
 
 # What the regression checks compare with the median of earlier runs, per asset. Rates and
@@ -125,6 +139,6 @@ class RegressionMetric:
 REGRESSION_METRICS: Mapping[str, tuple[RegressionMetric, ...]] = {
     "product_details": (RegressionMetric("detail_fetch_p95_ms"),),
     "products": (RegressionMetric("sync_efficiency", higher_is_better=True),
-                 RegressionMetric("upsert_seconds_per_10k_rows")),
+                 RegressionMetric("upsert_seconds_per_10k_rows", min_rows_written=BUDGETS.upsert_min_rows)),
     "content_packages": (RegressionMetric("package_build_p95_seconds"),),
 }

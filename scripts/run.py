@@ -1,4 +1,4 @@
-"""`make run`: materialize the whole graph once and print a summary (`--ui`: open the Dagster UI instead).
+"""`make run`: materialize the whole graph over the whole catalog once and print a summary (`--ui`: open the Dagster UI instead).
 
 Without NAVER_COMMERCE_BASE_URL it starts the bundled emulator and syncs that; with it, it syncs
 the API at that URL using NAVER_COMMERCE_CLIENT_ID / NAVER_COMMERCE_CLIENT_SECRET and starts
@@ -59,25 +59,43 @@ def emulator(products: int, rate: float, seed: int) -> Iterator[str]:
 
 
 def materialize() -> dict[str, dict[str, object]]:
-    """Run the content_ops job on the instance at DAGSTER_HOME; return each asset's metadata."""
+    """Materialize the whole graph once on the instance at DAGSTER_HOME, as the UI would: the sync
+    over every KST day in one run (what a single-run backfill of every partition launches), then
+    the package build. Return each asset's metadata."""
     import dagster as dg
 
     from content_assets.definitions import defs
+    from content_assets.partitions import whole_range_tags
+
+    # INFO: the assets' progress lines, not a DEBUG event line per day and asset.
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    metadata: dict[str, dict[str, object]] = {}
+    with dg.DagsterInstance.get() as instance:
+        for job, tags in (("sync_catalog", whole_range_tags()), ("build_packages", {})):
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, tags=tags, run_config=quiet, raise_on_error=False
+            )
+            for event in result.get_asset_materialization_events():
+                materialization = event.step_materialization_data.materialization
+                assert materialization is not None
+                metadata[materialization.asset_key.to_user_string()] = {
+                    key: value.value for key, value in materialization.metadata.items()
+                }
+            if not result.success:
+                failure = next((e for e in result.all_events if e.is_step_failure), None)
+                reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the UI"
+                raise SystemExit(f"content-ops {job} run {result.run_id} failed: {reason}")
+    return metadata
+
+
+def prepare_instance() -> None:
+    """The duckdb pool's limit, set before the UI's daemon queues a first run (see content_assets/pools.py)."""
+    import dagster as dg
+
+    from content_assets.pools import ensure_pool_limit
 
     with dg.DagsterInstance.get() as instance:
-        result = defs.resolve_job_def("content_ops").execute_in_process(instance=instance, raise_on_error=False)
-        metadata: dict[str, dict[str, object]] = {}
-        for event in result.get_asset_materialization_events():
-            materialization = event.step_materialization_data.materialization
-            assert materialization is not None
-            metadata[materialization.asset_key.to_user_string()] = {
-                key: value.value for key, value in materialization.metadata.items()
-            }
-        if not result.success:
-            failure = next((e for e in result.all_events if e.is_step_failure), None)
-            reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the UI"
-            raise SystemExit(f"content-ops run {result.run_id} failed: {reason}")
-        return metadata
+        ensure_pool_limit(instance)
 
 
 def _seconds(value: object) -> str:
@@ -150,6 +168,7 @@ def main() -> None:
     home.mkdir(parents=True, exist_ok=True)
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    prepare_instance()
 
     started = time.perf_counter()
     action = serve_ui if args.ui else None

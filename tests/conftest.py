@@ -43,30 +43,34 @@ class Project:
 
     def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None) -> ProjectRun:
         """Sync every KST day that holds an emulator product, then build packages, as the project's
-        jobs do: each stretch of days is one single-run backfill, and the last run builds packages too.
+        jobs do: each stretch of days is one single-run backfill of sync_catalog, then one
+        build_packages run (only after a successful sync: the data checks block packages).
 
         Not the whole partition range: the emulator's catalog was modified in May 2025, and Dagster
         records a materialization per asset per day, so the ~570 days from then to today would cost
         about 50 s a run here in bookkeeping for days without products.
         """
         from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
-        from content_assets.jobs import SYNC_ASSETS
+        from content_assets.jobs import PACKAGE_ASSETS, SYNC_ASSETS
         from content_assets.partitions import CATALOG_TIMEZONE
 
         zone = ZoneInfo(CATALOG_TIMEZONE)
         days = {datetime.fromtimestamp(p.modified_date_ms / 1000, zone).date() for p in self.emulator.catalog.products}
-        stretches = day_stretches(days or {datetime.now(zone).date()})
+        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [
+            (SYNC_ASSETS, {"dagster/asset_partition_range_start": first.isoformat(),
+                           "dagster/asset_partition_range_end": last.isoformat()})
+            for first, last in day_stretches(days or {datetime.now(zone).date()})
+        ]
+        runs.append((PACKAGE_ASSETS, {}))
         results = []
-        for index, (first, last) in enumerate(stretches):
-            builds_packages = index == len(stretches) - 1
+        for assets, tags in runs:
             result = dg.materialize(
                 [*ALL_ASSETS, *ALL_CHECKS],
-                selection=None if builds_packages else dg.AssetSelection.assets(*SYNC_ASSETS),
+                selection=dg.AssetSelection.assets(*assets),
                 resources=self.resources(),
                 instance=self.instance,
-                tags={"dagster/asset_partition_range_start": first.isoformat(),
-                      "dagster/asset_partition_range_end": last.isoformat()},
-                run_config=_config_for(run_config, builds_packages),
+                tags=tags,
+                run_config=_config_for(run_config, assets),
                 raise_on_error=raise_on_error,
             )
             results.append(result)
@@ -91,17 +95,19 @@ def day_stretches(days: set[date], max_gap_days: int = 7) -> list[tuple[date, da
     return stretches
 
 
-def _config_for(run_config: dict | None, builds_packages: bool) -> dict | None:
-    """A sync-only run has no content_packages op to configure."""
-    if not run_config or builds_packages:
+def _config_for(run_config: dict | None, assets: tuple[str, ...]) -> dict | None:
+    """The part of `run_config` for the ops of this run (catalog_sync makes three assets)."""
+    if not run_config:
         return run_config
-    ops = {name: config for name, config in run_config.get("ops", {}).items() if name != "content_packages"}
-    return {**run_config, "ops": ops}
+    ops_of_run = {"catalog_sync" if asset in ("product_list", "product_details", "products") else asset
+                  for asset in assets}
+    return {**run_config, "ops": {name: config for name, config in run_config.get("ops", {}).items()
+                                  if name in ops_of_run}}
 
 
 @dataclass
 class ProjectRun:
-    """The runs of one Project.materialize, oldest first; the last one built the packages."""
+    """The runs of one Project.materialize, oldest first: the sync run(s), then the package run."""
 
     results: list[dg.ExecuteInProcessResult]
 
@@ -111,7 +117,8 @@ class ProjectRun:
 
     @property
     def run_id(self) -> str:
-        return self.results[-1].run_id
+        """The first sync run: the one that signs in and makes the most API calls."""
+        return self.results[0].run_id
 
 
 # Values that describe the store after the run, not work the run did: not added up across runs.

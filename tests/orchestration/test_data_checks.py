@@ -89,7 +89,7 @@ def test_a_queue_item_in_progress_past_its_lease_is_stuck(instance, store: Craft
     assert check.metadata["stuck_items"].value == 2
 
 
-def test_a_failing_blocking_check_stops_the_run_before_packages(instance, store: CraftedStore):
+def test_a_failing_blocking_check_stops_the_sync_before_the_queue_and_packages(instance, store: CraftedStore):
     store.add_products(1, 5)
     store.add_products(6, 1, sale_price=-5)
     downstream = stand_in("refresh_queue", deps=("products",))

@@ -13,12 +13,21 @@ import dagster as dg
 import pytest
 
 from content_assets import packaging
+from content_assets.data_checks import products_name_and_price_valid
 from content_assets.sensors import (
     current_package_version,
     refresh_queue_sensor,
     template_change_sensor,
 )
 from tests.orchestration.conftest import CraftedStore
+
+
+def stand_in_products() -> dg.AssetsDefinition:
+    @dg.asset(name="products")
+    def _products() -> None:
+        return None
+
+    return _products
 
 
 def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, store: CraftedStore,
@@ -94,6 +103,23 @@ def test_no_tick_touches_the_database_while_a_run_is_in_progress(instance, store
         tick = evaluate(sensor, instance, store)
         assert tick.run_requests == []
         assert "sync_catalog" in tick.skip_message and "STARTED" in tick.skip_message
+
+
+def test_no_packages_are_built_while_a_products_data_check_is_failing(instance, store: CraftedStore):
+    store.add_products(1, 10)
+    store.enqueue(1, 10)
+    store.execute("UPDATE products SET sale_price = 0 WHERE origin_product_no = 3")
+    judge = [stand_in_products(), products_name_and_price_valid]
+    dg.materialize(judge, instance=instance, resources={"store": store.resource}, raise_on_error=False)
+
+    for sensor in (refresh_queue_sensor, template_change_sensor):
+        held = evaluate(sensor, instance, store)
+        assert held.run_requests == []
+        assert "products_name_and_price_valid failed" in held.skip_message
+
+    store.execute("UPDATE products SET sale_price = 1000 WHERE origin_product_no = 3")
+    dg.materialize(judge, instance=instance, resources={"store": store.resource})
+    assert len(evaluate(refresh_queue_sensor, instance, store).run_requests) == 1
 
 
 def test_a_database_held_by_another_process_skips_the_tick(instance, store: CraftedStore):

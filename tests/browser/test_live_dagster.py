@@ -1,0 +1,154 @@
+"""content-ops in a live `dagster dev` (workspace.yaml, a temporary DAGSTER_HOME with the project's
+dagster.yaml, a 60-product emulator): runs launched together through the GraphQL API, as the
+schedule, the sensor and a person would, and the UI in headless Chromium.
+
+One server for both tests: starting `dagster dev` costs more than either test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from commerce_emulator import EmulatorConfig, EmulatorServer
+from tests.orchestration.live_dagster import ROOT, LiveDagster, live_dagster
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+ASSETS = ("product_list", "product_details", "products", "refresh_queue", "content_packages")
+SYNC_ASSETS = ASSETS[:4]
+CATALOG_DAYS = ("2025-05-01", "2025-05-31")  # where the emulator's catalog was modified
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDagster]:
+    with EmulatorServer(EmulatorConfig(products=60, seed=7, rate=1000.0, port=0)) as emulator, \
+            live_dagster(tmp_path_factory.mktemp("live"), emulator) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class Launched:
+    backfill: str
+    runs: set[str]
+
+
+@pytest.fixture(scope="module")
+def launched(live: LiveDagster) -> Launched:
+    """What the schedule, the sensor and people launch at about the same time, all wanting the one
+    DuckDB file: a backfill of the catalog's days (a person), today's sync (the schedule), a package
+    build (the sensor), one day synced again by hand. Launched once, first thing: the backfill
+    daemon's 30 s pass then overlaps the browser test, whose click adds a fifth run."""
+    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+    backfill = live.launch_backfill(list(SYNC_ASSETS), *CATALOG_DAYS)
+    runs = {
+        live.launch_run("sync_catalog", {"dagster/partition": today}),
+        live.launch_run("build_packages"),
+        live.launch_run("sync_catalog", {"dagster/partition": "2025-05-15"}),
+    }
+    return Launched(backfill, runs)
+
+
+def settle(live: LiveDagster, launched: Launched) -> tuple[set[str], dict[str, dict]]:
+    """Wait for the backfill's runs and every run of the session (the launched ones, a click in the
+    browser, any a sensor started) to finish; the backfill's runs and all runs by id."""
+    backfill_runs = live.wait_for_backfill_runs(launched.backfill, timeout=120)
+    return backfill_runs, live.wait_for_runs({run["runId"] for run in live.runs()}, timeout=180)
+
+
+def _overlap(first: dict, second: dict) -> bool:
+    return first["startTime"] < second["endTime"] and second["startTime"] < first["endTime"]
+
+
+@pytest.mark.timeout(240)
+def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_checks(
+    live: LiveDagster, launched: Launched, tmp_path: Path
+):
+    """Clicked while the runs of `launched` are queued: the click's run waits its turn on the pool."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package (see .ci/run)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the UI test needs a real browser")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    live.graphql("mutation { setNuxSeen }")  # what "Skip" on the first visit's community dialog records
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(30_000)
+
+            page.goto(f"{live.url}/asset-groups/content_ops")
+            for asset in ASSETS:
+                expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
+
+            # Materialize content_packages from its page, as a person would.
+            page.goto(f"{live.url}/assets/content_packages")
+            known = {run["runId"] for run in live.runs()}
+            page.get_by_role("button", name=re.compile(r"Materialize$")).click()
+            # Upstream days not synced yet: the UI asks first.
+            confirm = page.get_by_role("button", name="Confirm")
+            with contextlib.suppress(PlaywrightTimeout):
+                confirm.click(timeout=5_000)
+            run_id = live.wait_for_ui_run(known, timeout=90)
+            # Once every queued run is done, the newest materialization's checks have all run.
+            _, runs = settle(live, launched)
+            assert runs[run_id]["status"] == "SUCCESS", live.log_tail()
+
+            page.goto(f"{live.url}/assets/content_packages?view=checks")
+            expect(page.get_by_text("Checks (4)")).to_be_visible()
+            # (The fourth, content_packages_queue_items_finished, shows truncated in the list.)
+            for check in ("no_regression", "slo_package_build_p95", "slo_summary"):
+                expect(page.get_by_text(check, exact=True).filter(visible=True).first).to_be_visible()
+            expect(page.get_by_text("Succeeded").first).to_be_visible()
+            page.get_by_text("slo_summary", exact=True).first.click()
+            expect(page.get_by_text("Evaluation result")).to_be_visible()
+            expect(page.get_by_text(re.compile(r"^(Passed|Failed)$")).filter(visible=True).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "content-packages-checks.png"))
+            # The SLO summary's markdown table opens over the page.
+            page.get_by_text("[Show Markdown]").first.click()
+            for header in ("SLO", "value", "threshold", "status", "trend"):
+                expect(page.get_by_role("columnheader", name=header, exact=True)).to_be_visible()
+            expect(page.get_by_role("cell", name="Package build p95 (3 s; 10 s when videos were cut)")).to_be_visible()
+            page.wait_for_timeout(500)  # the dialog fades in
+            page.screenshot(path=str(ARTIFACTS / "slo-summary.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "ui-test-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
+
+
+@pytest.mark.timeout(240)
+def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the_pool_and_all_succeed(
+    live: LiveDagster, launched: Launched
+):
+    backfill_runs, runs = settle(live, launched)
+
+    assert launched.runs | backfill_runs <= set(runs)
+    assert {run["status"] for run in runs.values()} == {"SUCCESS"}, live.log_tail()
+    # The backfill of 31 days is one run over the range, not one run per day.
+    (backfill_run,) = backfill_runs
+    tags = {tag["key"]: tag["value"] for tag in runs[backfill_run]["tags"]}
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == CATALOG_DAYS
+    # dagster.yaml's duckdb pool let one run at a time hold the file.
+    ordered = sorted(runs.values(), key=lambda run: run["startTime"])
+    for earlier, later in itertools.pairwise(ordered):
+        assert not _overlap(earlier, later), (earlier, later)
