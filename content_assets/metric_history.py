@@ -29,15 +29,8 @@ def _record_metrics(record: dg.EventLogRecord) -> RecordedMetrics:
     return RecordedMetrics(record.run_id, record.timestamp, metadata)
 
 
-def metrics_of_run(instance: dg.DagsterInstance, asset: str, run_id: str) -> RecordedMetrics | None:
-    """The asset's newest materialization if the run made it (a check runs after its asset)."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
-    if not records or records[0].run_id != run_id:
-        return None
-    return _record_metrics(records[0])
-
-
 def latest_metrics(instance: dg.DagsterInstance, asset: str) -> RecordedMetrics | None:
+    """The asset's newest materialization: the one its run just made, when a check runs after it."""
     records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
     return _record_metrics(records[0]) if records else None
 

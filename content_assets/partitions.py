@@ -28,16 +28,8 @@ def modified_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
     return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
 
 
-def whole_range(partitions_def: dg.DailyPartitionsDefinition = catalog_days) -> dg.PartitionKeyRange:
-    """Every partition from FIRST_DAY to today (KST): the whole catalog."""
-    keys = partitions_def.get_partition_keys()
-    return dg.PartitionKeyRange(keys[0], keys[-1])
-
-
-def whole_range_tags(partitions_def: dg.DailyPartitionsDefinition = catalog_days) -> dict[str, str]:
-    """Run tags that make one run cover the whole range (what a single-run backfill launches)."""
-    keys = whole_range(partitions_def)
-    return {
-        "dagster/asset_partition_range_start": keys.start,
-        "dagster/asset_partition_range_end": keys.end,
-    }
+def whole_range_tags() -> dict[str, str]:
+    """Run tags that make one run cover every day from FIRST_DAY to today (KST), the whole
+    catalog: what a single-run backfill of every partition launches."""
+    keys = catalog_days.get_partition_keys()
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}

@@ -147,6 +147,8 @@ def catalog_sync(
           partitions_def=catalog_days, backfill_policy=dg.BackfillPolicy.single_run(),
           description="Products whose current version has no content package yet.")
 def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
+    # The queue is one for the whole catalog: whatever the day, every product whose current version
+    # has no package yet is enqueued (idempotent), so a product changed again elsewhere is not missed.
     started = time.perf_counter()
     with store.connect() as catalog:
         catalog.con.execute("BEGIN TRANSACTION")

@@ -60,13 +60,6 @@ def launched(live: LiveDagster) -> Launched:
     return Launched(backfill, runs)
 
 
-def settle(live: LiveDagster, launched: Launched) -> tuple[set[str], dict[str, dict]]:
-    """Wait for the backfill's runs and every run of the session (the launched ones, a click in the
-    browser, any a sensor started) to finish; the backfill's runs and all runs by id."""
-    backfill_runs = live.wait_for_backfill_runs(launched.backfill, timeout=120)
-    return backfill_runs, live.wait_for_runs({run["runId"] for run in live.runs()}, timeout=180)
-
-
 def _overlap(first: dict, second: dict) -> bool:
     return first["startTime"] < second["endTime"] and second["startTime"] < first["endTime"]
 
@@ -108,9 +101,7 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
             with contextlib.suppress(PlaywrightTimeout):
                 confirm.click(timeout=5_000)
             run_id = live.wait_for_ui_run(known, timeout=90)
-            # Once every queued run is done, the newest materialization's checks have all run.
-            _, runs = settle(live, launched)
-            assert runs[run_id]["status"] == "SUCCESS", live.log_tail()
+            assert live.wait_for_runs({run_id}, timeout=150)[run_id]["status"] == "SUCCESS", live.log_tail()
 
             page.goto(f"{live.url}/assets/content_packages?view=checks")
             expect(page.get_by_text("Checks (4)")).to_be_visible()
@@ -140,7 +131,9 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
 def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the_pool_and_all_succeed(
     live: LiveDagster, launched: Launched
 ):
-    backfill_runs, runs = settle(live, launched)
+    backfill_runs = live.wait_for_backfill_runs(launched.backfill, timeout=120)
+    # Every run of the session: these, the browser test's click, any a sensor started meanwhile.
+    runs = live.wait_for_runs({run["runId"] for run in live.runs()}, timeout=180)
 
     assert launched.runs | backfill_runs <= set(runs)
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}, live.log_tail()

@@ -185,11 +185,12 @@ def _wait_until_loaded(live: LiveDagster, process: subprocess.Popen, timeout: fl
 
 
 def _stop(process: subprocess.Popen) -> None:
-    """SIGINT is what `dagster dev` shuts its webserver, daemon and code server down on."""
+    """SIGINT is what `dagster dev` shuts its webserver, daemon and code server down on; after a
+    short grace the rest goes (the instance is a temporary one, nothing of it is kept)."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
     try:  # whatever of its group is left (a run worker, a code server): it was started for this test
