@@ -46,17 +46,13 @@ class Launched:
 
 @pytest.fixture(scope="module")
 def launched(live: LiveDagster) -> Launched:
-    """What the schedule, the sensor and people launch at about the same time, all wanting the one
-    DuckDB file: a backfill of the catalog's days (a person), today's sync (the schedule), a package
-    build (the sensor), one day synced again by hand. Launched once, first thing: the backfill
-    daemon's 30 s pass then overlaps the browser test, whose click adds a fifth run."""
+    """What the schedule, the sensor and a person launch at about the same time, all wanting the one
+    DuckDB file: today's sync (the schedule), a package build (the sensor), a backfill of the
+    catalog's days (a person). Launched once, first thing: the backfill daemon's 30 s pass then
+    overlaps the browser test, whose Materialize click is a second person's run."""
     today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
     backfill = live.launch_backfill(list(SYNC_ASSETS), *CATALOG_DAYS)
-    runs = {
-        live.launch_run("sync_catalog", {"dagster/partition": today}),
-        live.launch_run("build_packages"),
-        live.launch_run("sync_catalog", {"dagster/partition": "2025-05-15"}),
-    }
+    runs = {live.launch_run("sync_catalog", {"dagster/partition": today}), live.launch_run("build_packages")}
     return Launched(backfill, runs)
 
 
@@ -135,7 +131,7 @@ def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the
     # Every run of the session: these, the browser test's click, any a sensor started meanwhile.
     runs = live.wait_for_runs({run["runId"] for run in live.runs()}, timeout=180)
 
-    assert launched.runs | backfill_runs <= set(runs)
+    assert launched.runs | backfill_runs <= set(runs) and len(runs) >= 3
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}, live.log_tail()
     # The backfill of 31 days is one run over the range, not one run per day.
     (backfill_run,) = backfill_runs
