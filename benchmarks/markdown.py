@@ -77,6 +77,13 @@ def _sync_side_by_side(report: Mapping[str, Any], ours_key: str, baseline_key: s
     )
     rows = [[name, fmt(ours.get(name), unit), fmt(baseline.get(name), unit)] for name, unit in figures]
     lines += _table(["figure", "ours", "baseline client"], rows)
+    for name, section in (("ours", ours), ("baseline client", baseline)):
+        if section.get("repeats"):
+            runs = "; ".join(
+                f"efficiency {fmt(run.get('efficiency'))}, wall {fmt(run.get('wall_seconds'), 's')}, "
+                f"{fmt(run.get('responses_429'))} x 429" if "error" not in run else f"failed: {run['error'][:100]}"
+                for run in section["repeats"])
+            lines += [f"The {name} column is the {section['repeat_note']}: {runs}.", ""]
     latency = ours.get("latency_ms")
     if latency is not None:
         lines += [f"Emulator latency {fmt(latency)} ± {fmt(ours.get('latency_jitter_ms'))} ms per API response; "

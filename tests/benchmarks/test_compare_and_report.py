@@ -97,3 +97,15 @@ def test_a_step_that_fails_in_its_child_process_is_recorded_not_raised():
     assert outcomes["broken"].ok is False
     assert "no_such_scenario" in outcomes["broken"].error
     assert outcomes["broken"].as_json() == {"error": outcomes["broken"].error}
+
+
+def test_repeated_runs_are_reported_by_their_median_efficiency():
+    from benchmarks.report import median_of_repeats
+
+    runs = [_sync(0.95, 200, "baseline"), _sync(0.75, 210, "baseline"), _sync(0.90, 190, "baseline")]
+
+    median = median_of_repeats(runs)
+
+    assert median["efficiency"] == 0.90
+    assert [run["efficiency"] for run in median["repeats"]] == [0.95, 0.75, 0.90]
+    assert median_of_repeats([{"error": "boom"}, _sync(0.8, 1, "baseline")])["efficiency"] == 0.8
