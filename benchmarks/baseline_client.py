@@ -21,7 +21,7 @@ import httpx
 
 from resources.commerce_api.models import ListedProduct, PayloadError, ProductDetail
 from resources.commerce_api.signature import client_secret_sign
-from resources.store import CatalogStore, SyncError, UpsertCounts
+from resources.store import DELETED, CatalogStore, SyncError, UpsertCounts
 
 TOKEN_PATH = "/v1/oauth2/token"
 SEARCH_PATH = "/v1/products/search"
@@ -211,10 +211,10 @@ def run_baseline_sync(
         report.pages += 1
         report.listed += len(listed)
         with _timed(report, "db_seconds"):
-            # refetch_all: the original service fetched every product's detail on every run.
-            diff = store.write_listing(listed, refetch_all=True)
-        report.upsert += diff.deleted_upsert
-        to_fetch.extend(diff.needs_detail)
+            written = store.write_listing(listed)
+        report.upsert += written.deleted_upsert
+        # The original service fetched every live product's detail on every run.
+        to_fetch.extend(p.origin_product_no for p in listed if p.status_type != DELETED)
         if payload.get("last") or page >= int(payload.get("totalPages", page)) or not payload.get("contents"):
             break
         page += 1

@@ -17,18 +17,19 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from resources.commerce_api import (
     AuthenticationError,
     CommerceApiClient,
     CommerceApiError,
+    ListedProduct,
     ProductDetail,
     RateLimitedError,
     SearchPage,
     percentile,
 )
-from resources.store import CatalogStore, SyncError, UpsertCounts
+from resources.store import DELETED, CatalogStore, ListingWrite, SyncError, UpsertCounts
 
 ALL_STATUS_TYPES = (
     "WAIT", "SALE", "OUTOFSTOCK", "UNADMISSION", "REJECTION", "SUSPENSION", "CLOSE", "PROHIBITION", "DELETE",
@@ -37,6 +38,7 @@ ALL_STATUS_TYPES = (
 INITIAL_LATENCY_GUESS = 0.25
 # Detail chunks queued for the writer before the loop waits for it (bounds memory).
 MAX_PENDING_WRITES = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class SyncAborted(RuntimeError):
@@ -92,6 +94,34 @@ def detail_concurrency(rate_per_second: float, latency_seconds: float, ceiling: 
     """Workers enough to keep the detail bucket busy: rate x latency in flight, plus slack."""
     needed = math.ceil(rate_per_second * latency_seconds * 1.5) + 1
     return max(1, min(ceiling, needed))
+
+
+def products_needing_detail(
+    products: Sequence[ListedProduct], ledger: dict[int, int], *, refetch_all: bool = False
+) -> list[int]:
+    """Live products whose detail is missing or older than the listing's modifiedDate.
+
+    `ledger` is CatalogStore.detail_ledger(): the modifiedDate (epoch microseconds) each stored
+    detail was fetched for. A DELETE listing needs none: the product is gone.
+    """
+    wanted = []
+    for product in products:
+        if product.status_type == DELETED:
+            continue
+        listed_us = _epoch_microseconds(product.modified_date)
+        if refetch_all or listed_us is None or ledger.get(product.origin_product_no) != listed_us:
+            wanted.append(product.origin_product_no)
+    return wanted
+
+
+def _epoch_microseconds(timestamp: str) -> int | None:
+    try:
+        moment = datetime.fromisoformat(timestamp)
+    except (TypeError, ValueError):
+        return None  # the detail is fetched rather than the date trusted
+    if moment.tzinfo is None:
+        return None
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _is_fatal(error: CommerceApiError) -> bool:
@@ -166,7 +196,11 @@ def run_sync(
             return _DetailOutcome(origin_product_no, None, exc)
 
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+    # Read while the token and the first page are on their way.
+    ledger = writer.submit(store.detail_ledger)
     pending_writes: deque[Future[tuple[UpsertCounts, float]]] = deque()
+    pending_listings: deque[Future[tuple[ListingWrite, float]]] = deque()
+    queued: set[int] = set()
 
     def write_details(chunk: list[ProductDetail]) -> tuple[UpsertCounts, float]:
         db_started = time.perf_counter()
@@ -187,19 +221,32 @@ def run_sync(
         last_flush = time.perf_counter()
         collect_writes(block=False)
 
+    def collect_listing_writes(*, block: bool) -> None:
+        while pending_listings and (block or pending_listings[0].done()):
+            written, seconds = pending_listings.popleft().result()
+            report.deleted_changed += len(written.deleted_changed)
+            report.upsert += written.deleted_upsert
+            report.db_seconds += seconds
+
+    def write_listing(products: Sequence[ListedProduct]) -> tuple[ListingWrite, float]:
+        db_started = time.perf_counter()
+        written = store.write_listing(products)
+        return written, time.perf_counter() - db_started
+
     def take_page(page: SearchPage) -> None:
         report.pages += 1
         report.listed += len(page.products)
         for number, message in page.bad_entries:
             report.errors.append(SyncError(number, "search", None, "MALFORMED_ENTRY", message))
-        db_started = time.perf_counter()
-        diff = writer.submit(store.write_listing, page.products, refetch_all=not incremental).result()
-        report.db_seconds += time.perf_counter() - db_started
-        report.needs_detail += len(diff.needs_detail)
-        report.unchanged_skipped += diff.unchanged
-        report.deleted_changed += len(diff.deleted_changed)
-        report.upsert += diff.deleted_upsert
-        backlog.extend(diff.needs_detail)
+        # The writer stores the page while the workers already fetch its details; its detail
+        # chunks queue behind it on the same thread, so they always find their listing.
+        pending_listings.append(writer.submit(write_listing, page.products))
+        wanted = products_needing_detail(page.products, ledger.result(), refetch_all=not incremental)
+        wanted = [number for number in wanted if number not in queued]
+        queued.update(wanted)
+        report.needs_detail += len(wanted)
+        backlog.extend(wanted)
+        collect_listing_writes(block=False)
 
     lister.start()
     workers = concurrency if concurrency is not None else max_concurrency
@@ -277,9 +324,11 @@ def run_sync(
                             fetched.append(future.result().detail)  # type: ignore[arg-type]
                 flush()
                 collect_writes(block=True)
+                collect_listing_writes(block=True)
             finally:
                 writer.shutdown(wait=True)
                 store.record_errors(run_id, report.errors)
+                report.unchanged_skipped = report.listed - report.needs_detail - report.deleted_changed
                 report.detail_seconds = client.stats.call_latency_seconds("detail")
                 report.total_seconds = time.perf_counter() - started
     lister.join(timeout=5)

@@ -91,12 +91,10 @@ assert tuple(_DETAIL_SCHEMA.names) == tuple(ProductDetail.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
-class ListingDiff:
-    """What a page of listings asks of the sync."""
+class ListingWrite:
+    """What storing a page of listings changed beyond the listing itself."""
 
-    needs_detail: tuple[int, ...]  # new, or modifiedDate differs from the stored detail's
     deleted_changed: tuple[int, ...]  # newly DELETE: no detail to fetch, the listing says it all
-    unchanged: int
     deleted_upsert: UpsertCounts = UpsertCounts()  # the products rows those deletions wrote
 
 
@@ -117,11 +115,20 @@ class CatalogStore:
 
     # -- product_list -----------------------------------------------------------------------
 
-    def write_listing(self, products: Sequence[ListedProduct], *, refetch_all: bool = False) -> ListingDiff:
-        """Store a page of listings and say which products need a detail call
-        (`refetch_all`: every live product, whatever its modifiedDate)."""
+    def detail_ledger(self) -> dict[int, int]:
+        """origin_product_no -> the modifiedDate (epoch microseconds) its stored detail belongs to.
+
+        A sync loads it once and decides from it which listed products need a detail call, so the
+        first detail call does not wait for the first page to be written."""
+        columns = self.con.execute(
+            "SELECT origin_product_no, epoch_us(modified_date) AS modified_us FROM product_details"
+        ).fetchnumpy()
+        return dict(zip(columns["origin_product_no"].tolist(), columns["modified_us"].tolist(), strict=True))
+
+    def write_listing(self, products: Sequence[ListedProduct]) -> ListingWrite:
+        """Store a page of listings; products that turned DELETE get their row re-merged from it."""
         if not products:
-            return ListingDiff((), (), 0)
+            return ListingWrite(())
         # ListedProduct fields are the listing schema, column for column.
         page = pa.Table.from_pylist(
             [vars(p) for p in products],
@@ -131,6 +138,17 @@ class CatalogStore:
         con.execute("BEGIN TRANSACTION")
         try:
             con.register("listing_page", page)
+            deleted_changed = tuple(
+                no for (no,) in con.execute(
+                    f"""
+                    SELECT DISTINCT l.origin_product_no
+                    FROM listing_page l LEFT JOIN products p USING (origin_product_no)
+                    WHERE l.status_type = '{DELETED}'
+                      AND p.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ
+                    ORDER BY 1
+                    """  # noqa: S608
+                ).fetchall()
+            )
             con.execute(
                 """
                 INSERT OR REPLACE INTO product_list
@@ -139,27 +157,13 @@ class CatalogStore:
                 FROM (SELECT * FROM listing_page QUALIFY row_number() OVER (PARTITION BY origin_product_no) = 1)
                 """
             )
-            rows = con.execute(
-                f"""
-                SELECT l.origin_product_no, l.status_type = '{DELETED}' AS deleted
-                FROM listing_page l
-                LEFT JOIN product_details d USING (origin_product_no)
-                LEFT JOIN products p USING (origin_product_no)
-                WHERE (l.status_type <> '{DELETED}' AND ({"TRUE" if refetch_all else "FALSE"}
-                       OR d.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ))
-                   OR (l.status_type = '{DELETED}' AND p.modified_date IS DISTINCT FROM l.modified_date::TIMESTAMPTZ)
-                ORDER BY l.origin_product_no
-                """  # noqa: S608
-            ).fetchall()
             con.unregister("listing_page")
-            needs_detail = tuple(no for no, deleted in rows if not deleted)
-            deleted_changed = tuple(no for no, deleted in rows if deleted)
             deleted_upsert = self._merge_products_for(deleted_changed) if deleted_changed else UpsertCounts()
             con.execute("COMMIT")
         except Exception:
             con.execute("ROLLBACK")
             raise
-        return ListingDiff(needs_detail, deleted_changed, len(products) - len(rows), deleted_upsert)
+        return ListingWrite(deleted_changed, deleted_upsert)
 
     # -- product_details and products -------------------------------------------------------
 
