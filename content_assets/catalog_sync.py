@@ -16,8 +16,9 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from resources.commerce_api import (
     AuthenticationError,
@@ -39,6 +40,7 @@ INITIAL_LATENCY_GUESS = 0.25
 # Detail chunks queued for the writer before the loop waits for it (bounds memory).
 MAX_PENDING_WRITES = 4
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CATALOG_ZONE = ZoneInfo("Asia/Seoul")  # the API's date filters mean KST days
 
 
 class SyncAborted(RuntimeError):
@@ -124,6 +126,13 @@ def _epoch_microseconds(timestamp: str) -> int | None:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+def _modified_after(product: ListedProduct, day: date) -> bool:
+    try:
+        return datetime.fromisoformat(product.modified_date).astimezone(CATALOG_ZONE).date() > day
+    except (TypeError, ValueError):
+        return False  # kept: the detail fetch and the store judge a bad date
+
+
 def _is_fatal(error: CommerceApiError) -> bool:
     """Errors that would hit every product alike: stop instead of failing 1,000 calls."""
     if isinstance(error, AuthenticationError):
@@ -161,11 +170,15 @@ def run_sync(
     pages: queue.Queue[SearchPage | BaseException | None] = queue.Queue(maxsize=8)
     stop_listing = threading.Event()
 
+    # The search filters by whole KST days and needs both ends; a range open at the start (the
+    # first partition holds every earlier day) is listed whole and cut here at `modified_to`.
+    search_days = {"modified_from": modified_from, "modified_to": modified_to} if modified_from else {}
+    cutoff = modified_to if modified_from is None else None
+
     def list_pages() -> None:
         try:
             for page in client.iter_search_pages(
-                size=page_size, status_types=status_types, order_type="NO",
-                modified_from=modified_from, modified_to=modified_to,
+                size=page_size, status_types=status_types, order_type="NO", **search_days,
             ):
                 while not stop_listing.is_set():
                     try:
@@ -234,6 +247,8 @@ def run_sync(
         return written, time.perf_counter() - db_started
 
     def take_page(page: SearchPage) -> None:
+        if cutoff is not None:
+            page = replace(page, products=tuple(p for p in page.products if not _modified_after(p, cutoff)))
         report.pages += 1
         report.listed += len(page.products)
         for number, message in page.bad_entries:

@@ -1,5 +1,12 @@
 """KST-day partitions of the catalog sync: a partition is the set of products whose `modifiedDate`
-falls on that day in Asia/Seoul, which is what the search API's `PROD_MOD_DAY` filter selects."""
+falls on that day in Asia/Seoul, which is what the search API's `PROD_MOD_DAY` filter selects.
+
+The first partition also holds everything modified before it (the store's history). Set
+CONTENT_OPS_FIRST_DAY to the day you start using content-ops: a whole-catalog sync is then one
+run over a few partitions. Dagster records a materialization per asset and partition (about 15-25
+ms each, one by one: dagster-io/dagster#31694), so a first day years back would cost minutes of
+bookkeeping for days without products.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,7 @@ from datetime import date
 import dagster as dg
 
 CATALOG_TIMEZONE = "Asia/Seoul"
-# The first day a product can have been modified on. The default covers the bundled emulator's
-# catalog (modified in May 2025); for a real store set it to the day the store opened, since a
-# product last modified before it falls in no partition.
-FIRST_DAY = os.environ.get("CONTENT_OPS_FIRST_DAY", "2025-05-01")
+FIRST_DAY = os.environ.get("CONTENT_OPS_FIRST_DAY", "2026-11-01")
 
 catalog_days = dg.DailyPartitionsDefinition(
     start_date=FIRST_DAY,
@@ -22,14 +26,21 @@ catalog_days = dg.DailyPartitionsDefinition(
 )
 
 
-def modified_days(context: dg.AssetExecutionContext) -> tuple[date, date]:
-    """The KST days (inclusive) a run covers: one partition, or a range in a single-run backfill."""
+def days_of_range(first_key: str, last_key: str) -> tuple[date | None, date]:
+    """The KST days (inclusive) partitions `first_key`..`last_key` cover; None for an open start,
+    when the range begins at the first partition, which holds every earlier day too."""
+    first, last = date.fromisoformat(first_key), date.fromisoformat(last_key)
+    return (None if first <= date.fromisoformat(FIRST_DAY) else first), last
+
+
+def modified_days(context: dg.AssetExecutionContext) -> tuple[date | None, date]:
+    """The KST days a run covers: one partition, or a range in a single-run backfill."""
     keys = context.partition_key_range
-    return date.fromisoformat(keys.start), date.fromisoformat(keys.end)
+    return days_of_range(keys.start, keys.end)
 
 
 def whole_range_tags() -> dict[str, str]:
-    """Run tags that make one run cover every day from FIRST_DAY to today (KST), the whole
+    """Run tags that make one run cover every partition from the first to today (KST), the whole
     catalog: what a single-run backfill of every partition launches."""
     keys = catalog_days.get_partition_keys()
     return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}

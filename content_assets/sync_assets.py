@@ -58,7 +58,8 @@ def catalog_sync(
     token_fetch_seconds = time.perf_counter() - token_started
 
     modified_from, modified_to = modified_days(context)
-    context.log.info(f"syncing products modified from {modified_from} to {modified_to} (KST)")
+    since = f"from {modified_from} to" if modified_from else "on or before"
+    context.log.info(f"syncing products modified {since} {modified_to} (KST)")
     with store.connect() as catalog:
         try:
             report = run_sync(

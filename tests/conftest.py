@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -42,26 +40,14 @@ class Project:
         return build_resources()
 
     def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None) -> ProjectRun:
-        """Sync every KST day that holds an emulator product, then build packages, as the project's
-        jobs do: each stretch of days is one single-run backfill of sync_catalog, then one
-        build_packages run (only after a successful sync: the data checks block packages).
-
-        Not the whole partition range: the emulator's catalog was modified in May 2025, and Dagster
-        records a materialization per asset per day, so the ~570 days from then to today would cost
-        about 50 s a run here in bookkeeping for days without products.
-        """
+        """Sync the whole catalog (every partition, as one single-run backfill of sync_catalog), then
+        build packages, as `make run` does; the package run only after a successful sync (the data
+        checks block packages)."""
         from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
         from content_assets.jobs import PACKAGE_ASSETS, SYNC_ASSETS
-        from content_assets.partitions import CATALOG_TIMEZONE
+        from content_assets.partitions import whole_range_tags
 
-        zone = ZoneInfo(CATALOG_TIMEZONE)
-        days = {datetime.fromtimestamp(p.modified_date_ms / 1000, zone).date() for p in self.emulator.catalog.products}
-        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [
-            (SYNC_ASSETS, {"dagster/asset_partition_range_start": first.isoformat(),
-                           "dagster/asset_partition_range_end": last.isoformat()})
-            for first, last in day_stretches(days or {datetime.now(zone).date()})
-        ]
-        runs.append((PACKAGE_ASSETS, {}))
+        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [(SYNC_ASSETS, whole_range_tags()), (PACKAGE_ASSETS, {})]
         results = []
         for assets, tags in runs:
             result = dg.materialize(
@@ -82,17 +68,6 @@ class Project:
         from resources.store import DuckDBStore
 
         return DuckDBStore(database_path=str(self.database_path)).connect()
-
-
-def day_stretches(days: set[date], max_gap_days: int = 7) -> list[tuple[date, date]]:
-    """Days grouped into (first, last) stretches; a gap of up to `max_gap_days` stays in one stretch."""
-    stretches: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if stretches and (day - stretches[-1][1]) <= timedelta(days=max_gap_days):
-            stretches[-1] = (stretches[-1][0], day)
-        else:
-            stretches.append((day, day))
-    return stretches
 
 
 def _config_for(run_config: dict | None, assets: tuple[str, ...]) -> dict | None:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
+from content_assets.partitions import catalog_days
 from tests.orchestration.live_dagster import ROOT, LiveDagster, live_dagster
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,7 +29,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = ROOT / "test-artifacts"
 ASSETS = ("product_list", "product_details", "products", "refresh_queue", "content_packages")
 SYNC_ASSETS = ASSETS[:4]
-CATALOG_DAYS = ("2025-05-01", "2025-05-31")  # where the emulator's catalog was modified
+# The first ten partitions: the first holds the emulator's whole catalog (modified in May 2025).
+CATALOG_DAYS = (catalog_days.get_partition_keys()[0], catalog_days.get_partition_keys()[9])
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +135,7 @@ def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the
 
     assert launched.runs | backfill_runs <= set(runs) and len(runs) >= 3
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}, live.log_tail()
-    # The backfill of 31 days is one run over the range, not one run per day.
+    # The backfill of ten days is one run over the range, not one run per day.
     (backfill_run,) = backfill_runs
     tags = {tag["key"]: tag["value"] for tag in runs[backfill_run]["tags"]}
     assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == CATALOG_DAYS

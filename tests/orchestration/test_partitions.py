@@ -1,8 +1,8 @@
-"""A partition is the products modified on one KST day; a range of days syncs in one run."""
+"""A partition is the products modified on one KST day (the first also holds every day before it);
+a range of days syncs in one run."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,7 +11,7 @@ import pytest
 
 from commerce_emulator import EmulatorConfig
 from content_assets.jobs import SYNC_ASSETS
-from content_assets.partitions import whole_range_tags
+from content_assets.partitions import FIRST_DAY, catalog_days, whole_range_tags
 from content_assets.sync_assets import catalog_sync, refresh_queue_asset
 from tests.conftest import Project, asset_metadata
 
@@ -39,35 +39,47 @@ def stored_numbers(project: Project) -> set[int]:
 
 
 def test_a_partition_syncs_exactly_the_products_modified_on_that_kst_day(project: Project):
+    project.emulator.modify(fraction=0.1, seed=3)
+    today = datetime.now(KST).date().isoformat()
+
+    sync(project, partition_key=today)
+
+    assert stored_numbers(project) == {number for number, day in kst_days(project).items() if day == today}
+
+
+def test_the_first_partition_holds_every_day_before_it_too(project: Project):
+    first = catalog_days.get_first_partition_key()
+    project.emulator.modify(fraction=0.1, seed=3)  # moved to today: no longer in the first partition
     days = kst_days(project)
-    busiest_day, _ = Counter(days.values()).most_common(1)[0]
+    assert min(days.values()) < first < max(days.values())
 
-    sync(project, partition_key=busiest_day)
+    result = sync(project, partition_key=first)
 
-    assert stored_numbers(project) == {number for number, day in days.items() if day == busiest_day}
+    assert stored_numbers(project) == {number for number, day in days.items() if day <= first}
+    assert asset_metadata(result, "product_list")["products_listed"] == sum(1 for day in days.values() if day <= first)
 
 
 def test_a_range_of_days_is_one_run_that_marks_every_day_materialized(project: Project):
+    keys = catalog_days.get_partition_keys()[:10]
+    project.emulator.modify(fraction=0.1, seed=3)
     days = kst_days(project)
-    first, last = "2025-05-10", "2025-05-19"
 
-    result = sync(project, tags={"dagster/asset_partition_range_start": first,
-                                 "dagster/asset_partition_range_end": last})
+    result = sync(project, tags={"dagster/asset_partition_range_start": keys[0],
+                                 "dagster/asset_partition_range_end": keys[-1]})
 
     assert len(project.instance.get_runs()) == 1
-    assert stored_numbers(project) == {number for number, day in days.items() if first <= day <= last}
+    assert stored_numbers(project) == {number for number, day in days.items() if day <= keys[-1]}
     for asset in SYNC_ASSETS:
-        materialized = project.instance.get_materialized_partitions(dg.AssetKey(asset))
-        assert materialized == {f"2025-05-{day}" for day in range(10, 20)}, asset
+        assert project.instance.get_materialized_partitions(dg.AssetKey(asset)) == set(keys), asset
     assert result.success
 
 
 def test_re_running_a_partition_fetches_and_writes_nothing(project: Project):
-    day = Counter(kst_days(project).values()).most_common(1)[0][0]
-    sync(project, partition_key=day)
+    first = catalog_days.get_first_partition_key()
+    sync(project, partition_key=first)
     before = project.emulator.stats()["requests"].get("detail", {})
 
-    again = sync(project, partition_key=day)
+    again = sync(project, partition_key=first)
 
     assert project.emulator.stats()["requests"].get("detail", {}) == before
     assert asset_metadata(again, "product_details")["detail_calls"] == 0
@@ -76,8 +88,7 @@ def test_re_running_a_partition_fetches_and_writes_nothing(project: Project):
 
 
 def test_a_product_changed_today_moves_to_todays_partition(project: Project):
-    sync(project, tags={"dagster/asset_partition_range_start": "2025-05-01",
-                        "dagster/asset_partition_range_end": "2025-05-31"})  # where the emulator's catalog lies
+    sync(project, tags=whole_range_tags())
     (changed,) = project.emulator.modify(fraction=1 / 60, seed=5)
     today = datetime.now(KST).date().isoformat()
 
@@ -91,5 +102,5 @@ def test_a_product_changed_today_moves_to_todays_partition(project: Project):
 
 
 def test_the_whole_catalog_is_every_day_from_the_first_to_today():
-    assert whole_range_tags() == {"dagster/asset_partition_range_start": "2025-05-01",
+    assert whole_range_tags() == {"dagster/asset_partition_range_start": FIRST_DAY,
                                   "dagster/asset_partition_range_end": datetime.now(KST).date().isoformat()}
