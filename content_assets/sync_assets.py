@@ -25,7 +25,7 @@ class SyncConfig(dg.Config):
     page_size: int = 500
     status_types: list[str] = list(ALL_STATUS_TYPES)
     max_error_ratio: float = 0.05
-    flush_rows: int = 200
+    flush_rows: int = 1000  # details per write at most; at 2 req/s a write every 5 s comes first
 
 
 def _ms(seconds: float | None) -> float | None:
