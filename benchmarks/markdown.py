@@ -192,6 +192,8 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         ["api_floor_seconds", fmt(section.get("api_floor_seconds"), "s")],
         ["overhead_seconds", fmt(section.get("overhead_seconds"), "s")],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
+        ["instance set-up (not in wall)", fmt(section.get("instance_setup_seconds"), "s")],
+        ["first day, partitions", f"{section.get('first_day', '—')}, {fmt(section.get('partitions'))}"],
     ])
     timeline = section.get("timeline") or {}
     if timeline:
