@@ -1,9 +1,11 @@
-"""The process pool that does image and video work for a run, with a fixed number of images in flight.
+"""The worker threads that do image and video work for a run, with a fixed number of images in flight.
 
-Decoding, resizing, encoding and hashing are CPU work that holds the GIL, so they run in worker
-processes while threads download. Workers come from a fork server that imported Pillow, NumPy,
-SciPy and PyAV once: forking it costs milliseconds, and it holds no locks of the parent's
-threads (forking the Dagster process itself could inherit a held lock and hang).
+Threads, not processes: Pillow releases the GIL while it decodes, resizes and encodes, and so do
+hashlib (sha256) and PyAV's decoder, so two threads normalize about twice as many images a second
+as one on two cores. A process pool did no better (pickling every source and result) and cost a
+second or more before its first image (a fork server importing Pillow, NumPy, SciPy and PyAV);
+its workers also re-imported the caller's `__main__`, so a script without an
+`if __name__ == "__main__":` guard re-ran itself in every worker and failed every package.
 
 Memory is bounded by `in_flight`: a slot is taken before an image is downloaded and given back
 once its normalized bytes are in the cache, so at most that many source images and results
@@ -12,40 +14,34 @@ exist at once, however many products are being built.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 
-# Imported by the fork server before it forks any worker.
-_PRELOAD = ["content_assets.image_normalization", "content_assets.keyframes", "scipy.fftpack"]
-
 
 class ImagePool:
-    """Started on first use, so a run with nothing to build never starts a process."""
+    """Started on first use, so a run with nothing to build never starts a thread."""
 
-    def __init__(self, processes: int | None = None, in_flight: int = 16) -> None:
+    def __init__(self, workers: int | None = None, in_flight: int = 16) -> None:
         if in_flight < 1:
             raise ValueError(f"in_flight must be >= 1, got {in_flight}")
-        self.processes = max(1, processes or os.cpu_count() or 1)
+        self.workers = max(1, workers or os.cpu_count() or 1)
         self.in_flight = in_flight
         self.slots = threading.BoundedSemaphore(in_flight)
-        self._executor: ProcessPoolExecutor | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
         return self._get_executor().submit(function, *args)
 
-    def _get_executor(self) -> ProcessPoolExecutor:
+    def _get_executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(_PRELOAD)
-                self._executor = ProcessPoolExecutor(max_workers=self.processes, mp_context=context)
+                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="image")
             return self._executor
 
     @property

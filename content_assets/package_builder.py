@@ -1,10 +1,11 @@
 """Builds one package: plan it, skip it when unchanged, else get its pictures ready and write it.
 
 Pictures go through the image cache: a URL seen before is not downloaded again, a source seen
-before (behind any URL) is not normalized again. What is left is downloaded by a download thread
-and normalized in the process pool, a package's pictures in parallel, with a pool slot held from
-download until the result is in the cache. A thread that cannot get a slot first finishes its own pending pictures (giving their
-slots back), so it never waits on others while holding slots: no deadlock, whatever the pool size.
+before (behind any URL) is not normalized again. What is left is downloaded by a download thread,
+then normalized and stored in the cache by an image-pool thread, a package's pictures in parallel,
+with a pool slot held from download until the result is in the cache. A thread that cannot get a
+slot first finishes its own pending pictures (giving their slots back), so it never waits on
+others while holding slots: no deadlock, whatever the pool size.
 """
 
 from __future__ import annotations
@@ -62,11 +63,18 @@ class MediaTimings:
 
 
 @dataclass(frozen=True)
+class _Normalized:
+    cached: CachedImage
+    normalize_seconds: float
+    hash_seconds: float
+
+
+@dataclass(frozen=True)
 class _Fetched:
     source_sha256: str
     size_bytes: int
     cached: CachedImage | None  # the same content was already normalized
-    normalized: Future[NormalizedImage] | None
+    normalized: Future[_Normalized] | None
     download_seconds: float
     hash_seconds: float
     from_previous_package: bool = False
@@ -211,7 +219,7 @@ class PackageBuilder:
 
     def _fetch_and_normalize(self, url: str, previous: tuple[Path, str] | None) -> _Fetched:
         """In a download thread: fetch (or take the previous version's copy), hash, and hand the
-        picture to the process pool unless the same content is already normalized in the cache
+        picture to the image pool unless the same content is already normalized in the cache
         (the same picture behind another URL)."""
         started = time.perf_counter()
         data = _read_if_intact(*previous) if previous else None
@@ -223,9 +231,17 @@ class PackageBuilder:
         hashed = time.perf_counter()
         self.cache.remember_source(url, source_sha256, len(data))
         cached = self.cache.normalized(source_sha256, self.settings.image.key)
-        future = None if cached is not None else self.pool.submit(normalize_image, data, self.settings.image)
+        future = None if cached is not None else self.pool.submit(self._normalize_and_store, data, source_sha256)
         return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded,
                         from_previous)
+
+    def _normalize_and_store(self, data: bytes, source_sha256: str) -> _Normalized:
+        """In a pool thread: normalize and put the result in the cache there, so the cache's
+        write and fsync overlap other pictures' work instead of holding up the package thread."""
+        result = normalize_image(data, self.settings.image)
+        cached = self.cache.store_normalized(source_sha256, len(data), self.settings.image.key, result.data,
+                                             _info(result))
+        return _Normalized(cached, result.normalize_seconds, result.hash_seconds)
 
     def _finish_image(self, item: tuple[int, Future[_Fetched]], ready: list[CachedImage | None],
                       timings: MediaTimings) -> None:
@@ -246,8 +262,7 @@ class PackageBuilder:
             timings.normalize_seconds += result.normalize_seconds
             timings.hash_seconds += result.hash_seconds
             timings.images_normalized += 1
-            ready[index] = self.cache.store_normalized(fetched.source_sha256, fetched.size_bytes,
-                                                       self.settings.image.key, result.data, _info(result))
+            ready[index] = result.cached
         finally:
             self.pool.slots.release()
 

@@ -188,6 +188,12 @@ class UploadSequence:
 
 
 @dataclass(frozen=True)
+class RenderedPostHtml:
+    html: str
+    upload_order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PackagePlan:
     """A package before any download: what it will hold and its content hash."""
 
@@ -200,6 +206,10 @@ class PackagePlan:
     video_url: str | None
     detail_html: Markup
     content_hash: str
+    # The post as planned (with keyframes for a video that may yet turn out broken): render()
+    # uses it again when the keyframes are as planned, instead of rendering it a second time.
+    planned_keyframes: tuple[PostImage, ...] = ()
+    planned_post: RenderedPostHtml | None = None
 
     @property
     def origin_product_no(self) -> int:
@@ -229,26 +239,31 @@ class PackageRenderer:
         detail_html = Markup(sanitize_detail_html(product.detail_content))
         planned_keyframes = self.keyframe_images(self.settings.keyframes if video_url else 0)
         draft = PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html, "")
-        post_html = self._render_post(draft, planned_keyframes, UploadSequence(preview=False))
+        uploads = UploadSequence(preview=False)
+        post_html = self._render_post(draft, planned_keyframes, uploads)
         digest = hashlib.sha256()
         for part in (post_html, json.dumps(self.base_meta(draft), sort_keys=True, ensure_ascii=False),
                      self.settings.fingerprint, video_url or ""):
             digest.update(part.encode())
             digest.update(b"\0")
         return PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html,
-                           digest.hexdigest())
+                           digest.hexdigest(), planned_keyframes, RenderedPostHtml(post_html, tuple(uploads.files)))
 
     @staticmethod
     def keyframe_images(count: int) -> tuple[PostImage, ...]:
         return tuple(PostImage(f"keyframes/{n:02d}.jpg", "keyframe", n) for n in range(1, count + 1))
 
     def render(self, plan: PackagePlan, keyframes: Sequence[PostImage]) -> RenderedPost:
-        post_uploads = UploadSequence(preview=False)
-        post_html = self._render_post(plan, keyframes, post_uploads)
+        if plan.planned_post is not None and tuple(keyframes) == plan.planned_keyframes:
+            post_html, upload_order = plan.planned_post.html, plan.planned_post.upload_order
+        else:
+            post_uploads = UploadSequence(preview=False)
+            post_html = self._render_post(plan, keyframes, post_uploads)
+            upload_order = tuple(post_uploads.files)
         preview_uploads = UploadSequence(preview=True)
         preview_post = self._render_post(plan, keyframes, preview_uploads)
         preview_html = self.templates.preview.render(title=_title(plan.product), post_html=Markup(preview_post))
-        return RenderedPost(post_html, preview_html, tuple(post_uploads.files))
+        return RenderedPost(post_html, preview_html, upload_order)
 
     def _render_post(self, plan: PackagePlan, keyframes: Sequence[PostImage], upload: UploadSequence) -> str:
         product = plan.product

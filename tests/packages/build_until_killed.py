@@ -20,7 +20,7 @@ from resources import package_writer
 
 
 def main(marker: Path) -> None:
-    write_file = package_writer._write_file
+    write_file = package_writer._write_unsynced
 
     def write_then_hang(path: Path, data: bytes) -> None:
         write_file(path, data)
@@ -30,7 +30,7 @@ def main(marker: Path) -> None:
             while True:
                 time.sleep(1)
 
-    package_writer._write_file = write_then_hang
+    package_writer._write_unsynced = write_then_hang
     with dg.DagsterInstance.ephemeral() as instance:
         dg.materialize([content_packages], resources=build_resources(), instance=instance,
                        run_config={"ops": {"content_packages": {"config": {"image_processes": 2}}}})

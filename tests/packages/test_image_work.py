@@ -1,12 +1,17 @@
 """Image work: normalization strips metadata and applies orientation, keyframes come out of a
-video, perceptual hashes find re-encoded copies, and the process pool bounds pictures in flight."""
+video, perceptual hashes find re-encoded copies, and the image pool needs no `__main__` guard."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from content_assets import image_normalization
 
 from commerce_emulator.images import render_product_image
 from commerce_emulator.videos import render_broken_video, render_product_video
@@ -43,6 +48,25 @@ def test_wide_images_are_resized_to_the_maximum_width_and_narrow_ones_are_not():
     assert (wide.width, wide.height) == (800, 600)
     narrow = normalize_image(photo((400, 300)), NormalizeSettings(max_width=800))
     assert (narrow.width, narrow.height) == (400, 300)
+
+
+@pytest.mark.parametrize("orientation", [None, 6])
+def test_big_photos_are_decoded_scaled_down_and_come_out_at_the_maximum_width(monkeypatch, orientation):
+    decoded_sizes = []
+    encode_frame = image_normalization.encode_frame
+
+    def spy(image, *args):
+        decoded_sizes.append(image.size)
+        return encode_frame(image, *args)
+
+    monkeypatch.setattr(image_normalization, "encode_frame", spy)
+    # A phone photo as stored: 4000x3000, sideways for a portrait shot (orientation 6). The
+    # decoder scales by the largest of 1/2, 1/4, 1/8 that keeps the upright width >= 860.
+    result = normalize_image(photo((4000, 3000), orientation=orientation), NormalizeSettings(max_width=860))
+    if orientation is None:
+        assert decoded_sizes == [(1000, 750)] and (result.width, result.height) == (860, 645)  # 1/4
+    else:
+        assert decoded_sizes == [(1500, 2000)] and (result.width, result.height) == (860, 1147)  # 1/2, upright
 
 
 def test_quality_is_configurable():
@@ -120,3 +144,22 @@ def test_the_emulator_serves_phone_photos_with_gps_and_some_sideways():
     image = Image.open(io.BytesIO(render_product_image(7, 1_000_000_005, 5)))  # a sideways one for seed 7
     assert image.getexif().get(0x0112) == 6 and image.size == (480, 640)
 
+
+
+def test_a_script_without_a_main_guard_can_use_the_image_pool(tmp_path: Path):
+    # Worker processes started by spawn or forkserver re-import the caller's __main__: a one-off
+    # script without `if __name__ == "__main__":` ran itself again in each and every package failed.
+    script = tmp_path / "one_off.py"
+    script.write_text(
+        "from content_assets.image_normalization import NormalizeSettings, normalize_image\n"
+        "from content_assets.image_pool import ImagePool\n"
+        "from tests.packages.images import photo\n"
+        "with ImagePool(2) as pool:\n"
+        "    results = [pool.submit(normalize_image, photo(), NormalizeSettings()) for _ in range(4)]\n"
+        "    print(sum(1 for future in results if future.result().width == 640))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(script)], cwd=root, env={"PYTHONPATH": str(root)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "4"

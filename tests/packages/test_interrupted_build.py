@@ -59,7 +59,7 @@ def test_killing_the_build_process_mid_way_leaves_the_old_package_intact(built: 
         half_written = Path(marker.read_text())
         assert half_written.is_file() and (built.root / ".staging") in half_written.parents
     finally:
-        os.killpg(child.pid, signal.SIGKILL)  # the child, its fork server and its image workers
+        os.killpg(child.pid, signal.SIGKILL)  # the child and anything it started
         child.wait(timeout=30)
     assert child.returncode == -signal.SIGKILL
 

@@ -71,7 +71,7 @@ def test_pictures_in_flight_never_exceed_the_bound_and_nothing_deadlocks(tmp_pat
         number, image = (int(part) for part in url.rsplit("/", 2)[-2:])
         return render_product_image(11, number, image)
 
-    with ImagePool(processes=1, in_flight=3) as pool:
+    with ImagePool(workers=1, in_flight=3) as pool:
         builder = make_builder(tmp_path, pool, downloads, fetch, cache)
         products = [product(n, [f"cdn/{n}/{i}" for i in range(1, 11)]) for n in range(1, 7)]
         with ThreadPoolExecutor(max_workers=4) as threads:
@@ -88,7 +88,7 @@ def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: 
             raise OSError(f"CDN refused {url}")
         return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
 
-    with ImagePool(processes=1, in_flight=2) as pool:
+    with ImagePool(workers=1, in_flight=2) as pool:
         builder = make_builder(tmp_path, pool, downloads, fetch)
         with pytest.raises(OSError, match="CDN refused"):
             builder.build(product(5, [f"cdn/5/{i}" for i in range(1, 8)]), "default")
@@ -98,7 +98,7 @@ def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: 
 
 def test_the_same_picture_behind_two_urls_is_normalized_once(tmp_path: Path, downloads):
     picture = render_product_image(11, 1, 1)
-    with ImagePool(processes=1, in_flight=4) as pool:
+    with ImagePool(workers=1, in_flight=4) as pool:
         builder = make_builder(tmp_path, pool, downloads, lambda url: picture)
         first = builder.build(product(1, ["cdn/a.jpg"]), "default")
         second = builder.build(product(2, ["cdn/b.jpg"]), "default")
@@ -123,7 +123,7 @@ def test_a_package_of_the_first_format_is_rebuilt_from_its_own_pictures_without_
     def fetch(url: str) -> bytes:
         raise AssertionError(f"fetched {url}")
 
-    with ImagePool(processes=1, in_flight=2) as pool:
+    with ImagePool(workers=1, in_flight=2) as pool:
         outcome = make_builder(tmp_path, pool, downloads, fetch).build(product(1, [url]), "default")
     assert outcome.write.written and outcome.timings.images_from_previous_package == 1
     assert outcome.timings.images_downloaded == 0
@@ -141,7 +141,7 @@ def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path
         calls.append(url)
         raise httpx.ConnectError("[Errno 111] Connection refused")
 
-    with ImagePool(processes=1, in_flight=1) as pool:
+    with ImagePool(workers=1, in_flight=1) as pool:
         builder = make_builder(tmp_path, pool, downloads, fetch)
         errors = []
         for number in range(1, 8):
