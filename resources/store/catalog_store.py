@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
-from .upsert import PAYLOAD_HASH_SQL, PRODUCT_COLUMNS, UpsertCounts, merge_products
+from .upsert import PRODUCT_COLUMNS, UpsertCounts, merge_products
 
 DELETED = "DELETE"
 
@@ -214,9 +214,7 @@ class CatalogStore:
         select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
         self.con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE staged_products AS
-            SELECT *, {PAYLOAD_HASH_SQL} AS payload_hash, now() AS synced_at
-            FROM (SELECT {select} FROM {source})
+            CREATE OR REPLACE TEMP TABLE staged_products AS SELECT {select} FROM {source}
             """  # noqa: S608
         )
         counts = merge_products(self.con, "staged_products")

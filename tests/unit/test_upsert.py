@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -102,3 +104,65 @@ def test_the_payload_hash_tells_null_from_empty(con):
     upsert_products(con, empty)
     hashes = {row[0] for row in con.execute("SELECT payload_hash FROM products").fetchall()}
     assert len(hashes) == 2
+
+
+def test_the_payload_hash_is_md5_of_the_columns_as_text(con):
+    # Pinned so that a DuckDB upgrade or a rewrite of the upsert cannot change stored hashes
+    # (a changed hash re-enqueues the whole catalog).
+    upsert_products(con, rows([1]))
+    fields = ["2", "\0", "쌀 10kg", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품",
+              "\0", "\0", "\0", "국산", "http://img/1.jpg", "<p>맛있는 쌀</p>", "\0", "\0"]
+    expected = hashlib.md5("\x1f".join(fields).encode()).hexdigest()
+    assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == expected
+
+
+def test_the_payload_hash_changes_when_any_column_changes(con):
+    base = rows([1])
+    changes = {
+        "channel_product_no": pa.array([9], pa.int64()),
+        "seller_management_code": pa.array(["S-1"]),
+        "name": pa.array(["다른 이름"]),
+        "status_type": pa.array(["OUTOFSTOCK"]),
+        "sale_price": pa.array([1], pa.int64()),
+        "discounted_price": pa.array([1], pa.int64()),
+        "stock_quantity": pa.array([0], pa.int64()),
+        "representative_image_url": pa.array(["http://img/2.jpg"]),
+        "modified_date": pa.array([1_767_225_600_000_001], pa.timestamp("us", tz="Asia/Seoul")),
+        "category": pa.array(["가전"]),
+        "brand_name": pa.array(["브랜드"]),
+        "manufacturer_name": pa.array(["제조사"]),
+        "model_name": pa.array(["M-1"]),
+        "seller_tags": pa.array([["국산", "햅쌀"]], pa.list_(pa.string())),
+        "image_urls": pa.array([["http://img/1.jpg", "http://img/2.jpg"]], pa.list_(pa.string())),
+        "detail_content": pa.array(["<p>맛있는 쌀!</p>"]),
+        "page_title": pa.array(["제목"]),
+        "meta_description": pa.array(["설명"]),
+    }
+    assert set(changes) == set(base.column_names) - {"origin_product_no"}
+    upsert_products(con, base)
+    hashes = {con.execute("SELECT payload_hash FROM products").fetchone()[0]}
+    for column, value in changes.items():
+        changed = base.set_column(base.schema.get_field_index(column), column, value)
+        counts = upsert_products(con, changed)
+        assert counts.updated == 1, column
+        hashes.add(con.execute("SELECT payload_hash FROM products").fetchone()[0])
+        upsert_products(con, base)
+    assert len(hashes) == len(changes) + 1
+
+
+def test_a_repeated_key_lands_from_its_last_row(con):
+    batch = rows([5, 6, 5])
+    batch = batch.set_column(batch.schema.get_field_index("name"), "name", pa.array(["첫째", "둘째", "셋째"]))
+    upsert_products(con, batch)
+    assert con.execute("SELECT name FROM products WHERE origin_product_no = 5").fetchone()[0] == "셋째"
+
+
+def test_a_mixed_batch_inserts_new_updates_changed_and_skips_the_rest(con):
+    upsert_products(con, rows(list(range(10))))
+    batch = rows(list(range(5, 15)))
+    prices = pa.array([19_900 if n % 2 else 1 for n in range(5, 15)], pa.int64())
+    batch = batch.set_column(batch.schema.get_field_index("sale_price"), "sale_price", prices)
+    counts = upsert_products(con, batch, chunk_rows=3)
+    # keys 5-9 exist: 6 and 8 changed price; 10-14 are new
+    assert (counts.inserted, counts.updated, counts.unchanged) == (5, 2, 3)
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE sale_price = 1) FROM products").fetchone() == (15, 5)
