@@ -158,12 +158,14 @@ def run_sync(
     run_id: str | None = None,
     log: Callable[[str], None] = lambda message: None,
     progress_every_seconds: float = 10.0,
+    on_detail: Callable[[ProductDetail], None] | None = None,
 ) -> SyncReport:
     """Sync the listed products into `store`; return what happened.
 
     `concurrency=None` sizes the detail workers from the pacing rate and measured latency (the
     default); an int fixes it (benchmarks compare both). `incremental=False` fetches every
-    listed product's detail whatever its modifiedDate (a full refresh). Fetched details are
+    listed product's detail whatever its modifiedDate (a full refresh). `on_detail` sees each
+    fetched detail as it arrives (it must not block: the loop feeds the workers). Fetched details are
     written every `flush_rows` rows or `flush_seconds`, whichever comes first: each write costs a
     transaction (~40-120 ms here, mostly fixed), and a sync killed outright loses at most one
     interval's details (an aborted one writes what it has).
@@ -304,6 +306,8 @@ def run_sync(
                         if outcome.detail is not None:
                             report.details_fetched += 1
                             fetched.append(outcome.detail)
+                            if on_detail is not None:
+                                on_detail(outcome.detail)
                         else:
                             error = outcome.error
                             assert error is not None

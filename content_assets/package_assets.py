@@ -9,6 +9,7 @@ that look alike across packages) at the top of PACKAGES_DIR are refreshed.
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,9 +45,9 @@ class PackagesConfig(dg.Config):
     image_quality: int = NormalizeSettings.quality
     keyframes: int = DEFAULT_KEYFRAMES  # per product video; 0 skips videos
     zip_deflate_level: int = DEFAULT_DEFLATE_LEVEL  # HTML and JSON; pictures are stored
-    image_workers: int = 4  # packages built at once (threads: plan, zip, write)
+    package_threads: Optional[int] = None  # packages built at once (plan, zip, write); default: CPU count
     download_threads: int = 8  # picture downloads at once, across packages
-    image_processes: Optional[int] = None  # processes for image and video work; default: CPU count
+    image_threads: Optional[int] = None  # threads for image and video work; default: CPU count
     images_in_flight: int = 16  # pictures downloaded but not yet in the cache, at most
     video_max_bytes: int = DEFAULT_VIDEO_MAX_BYTES
     repeat_max_distance: int = DEFAULT_MAX_DISTANCE  # perceptual-hash bits for "the same picture"
@@ -105,7 +106,7 @@ def content_packages(
 
     outcomes: list[BuildOutcome] = []
     failures: dict[tuple[int, str], str] = {}  # (product, variant) -> what went wrong
-    with ImagePool(config.image_processes, config.images_in_flight) as pool, \
+    with ImagePool(config.image_threads, config.images_in_flight) as pool, \
             ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
         builder = PackageBuilder(renderer, package_writer, cache, client.fetch_image, pool, downloads,
                                  video_max_bytes=config.video_max_bytes)
@@ -117,7 +118,8 @@ def content_packages(
                 raise LookupError(f"originProductNo {number} is queued but not in products")
             return builder.build(product, variant)
 
-        with ThreadPoolExecutor(max_workers=max(1, config.image_workers), thread_name_prefix="package") as threads:
+        package_threads = config.package_threads or os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=max(1, package_threads), thread_name_prefix="package") as threads:
             futures = {threads.submit(build, job): job for job in jobs}
             for index, (future, (number, variant)) in enumerate(futures.items(), start=1):
                 try:
@@ -127,7 +129,7 @@ def content_packages(
                     context.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
                 if index % 200 == 0:
                     context.log.info(f"packages: {index}/{len(jobs)} done")
-        processes_started = pool.started
+        image_pool_started = pool.started
 
     # A queue item is done when every variant of its product was built.
     errors_by_product: dict[int, list[str]] = {}
@@ -200,7 +202,7 @@ def content_packages(
         "videos_broken": sum(1 for v in videos if v.status == VIDEO_BROKEN),
         "videos_missing": sum(1 for v in videos if v.status == VIDEO_MISSING),
         "repeated_pictures": repeat_count,
-        "image_processes_started": processes_started,
+        "image_pool_started": image_pool_started,
         "variants": list(config.variants),
         "template_versions": {v: templates.get(v).version for v in config.variants},
         "template_version": templates.get(config.variants[0]).version,

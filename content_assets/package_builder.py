@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,11 +136,19 @@ class PackageBuilder:
 
         timings = MediaTimings()
         images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
-        video = self._prepare_video(plan, timings)
+        video = self._prepare_video(plan.video_url, timings)
         files = self._package_files(plan, images, video, timings)
         write = self.writer.write(product.origin_product_no, variant, plan.content_hash, files)
         timings.copy_seconds += write.link_seconds
         return BuildOutcome(plan, write, time.perf_counter() - started, timings, tuple(images), video)
+
+    def prepare_media(self, image_urls: Sequence[str], video_url: str | None) -> MediaTimings:
+        """Download and normalize pictures and video keyframes into the cache, building nothing:
+        a later build of a package with these media and settings finds them ready."""
+        timings = MediaTimings()
+        self._prepare_images(tuple(image_urls), timings)
+        self._prepare_video(video_url, timings)
+        return timings
 
     # -- pictures -----------------------------------------------------------------------------
 
@@ -266,9 +274,9 @@ class PackageBuilder:
         finally:
             self.pool.slots.release()
 
-    def _prepare_video(self, plan: PackagePlan, timings: MediaTimings) -> VideoOutcome | None:
+    def _prepare_video(self, url: str | None, timings: MediaTimings) -> VideoOutcome | None:
         """Keyframes of the product's video; a broken or missing video is recorded, never raised."""
-        url, count = plan.video_url, self.settings.keyframes
+        count = self.settings.keyframes
         if not url or count == 0:
             return None
         key = self.settings.image.key

@@ -10,13 +10,16 @@ partition is idempotent: unchanged products are skipped by modifiedDate and payl
 """
 
 import time
+from contextlib import ExitStack
 
 import dagster as dg
 
 from resources.commerce_api import CommerceApiResource
+from resources.package_writer import PackageWriter
 from resources.store import DuckDBStore, refresh_queue
 
 from .catalog_sync import ALL_STATUS_TYPES, SyncAborted, run_sync
+from .media_warmup import media_warmup
 from .partitions import catalog_days, modified_days
 from .settings import GROUP, POOL
 
@@ -26,6 +29,10 @@ class SyncConfig(dg.Config):
     status_types: list[str] = list(ALL_STATUS_TYPES)
     max_error_ratio: float = 0.05
     flush_rows: int = 1000  # details per write at most; at 2 req/s a write every 5 s comes first
+    # Download and normalize the fetched products' pictures into the package image cache while the
+    # sync waits on the rate limit (content_packages then only renders and zips).
+    warm_media: bool = True
+    warm_media_threads: int = 2
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -51,6 +58,7 @@ def catalog_sync(
     config: SyncConfig,
     commerce_api: CommerceApiResource,
     store: DuckDBStore,
+    package_writer: PackageWriter,
 ):
     client = commerce_api.get_client()
     token_started = time.perf_counter()
@@ -60,7 +68,10 @@ def catalog_sync(
     modified_from, modified_to = modified_days(context)
     since = f"from {modified_from} to" if modified_from else "on or before"
     context.log.info(f"syncing products modified {since} {modified_to} (KST)")
-    with store.connect() as catalog:
+    with store.connect() as catalog, ExitStack() as stack:
+        warmup = (stack.enter_context(media_warmup(client.fetch_image, package_writer,
+                                                   threads=config.warm_media_threads))
+                  if config.warm_media else None)
         try:
             report = run_sync(
                 client,
@@ -73,9 +84,11 @@ def catalog_sync(
                 flush_rows=config.flush_rows,
                 run_id=context.run.run_id,
                 log=context.log.info,
+                on_detail=warmup.submit if warmup else None,
             )
         except SyncAborted as exc:
             raise dg.Failure(description=str(exc), metadata={"api_requests_total": client.stats.requests_by_endpoint()}) from exc
+        warmed = warmup.close() if warmup else None
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
@@ -112,6 +125,13 @@ def catalog_sync(
             "api_requests_total": requests,
             "api_429_total": stats.total_429,
             "retry_total": stats.retries,
+            **({} if warmed is None else {
+                "media_warmed_products": warmed.products_warmed,
+                "media_warmed_images": warmed.images_normalized + warmed.images_already_cached,
+                "media_warm_skipped_products": warmed.products_skipped,
+                "media_warm_failed_products": warmed.products_failed,
+                "media_warm_busy_seconds": round(warmed.busy_seconds, 3),
+            }),
         },
     )
     floor = client.rate_limit_floor_seconds()

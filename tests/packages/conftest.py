@@ -66,7 +66,7 @@ class Packages:
 
     def run(self, *, raise_on_error: bool = True, **config: Any) -> dg.ExecuteInProcessResult:
         """Materialize content_packages alone with this config."""
-        config.setdefault("image_processes", 2)
+        config.setdefault("image_threads", 2)
         return dg.materialize(
             [content_packages],
             resources=self.project.resources(),

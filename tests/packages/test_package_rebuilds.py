@@ -20,7 +20,7 @@ def test_a_second_build_writes_nothing_touches_no_mtime_and_takes_milliseconds(b
 
     assert metadata["packages_unchanged"] == len(built.live()) and metadata["packages_built"] == 0
     assert metadata["bytes_written"] == 0
-    assert metadata["image_processes_started"] is False  # nothing to decode: no process was started
+    assert metadata["image_pool_started"] is False  # nothing to decode: no image thread was started
     assert metadata["package_build_p95_seconds"] < 0.25  # a render and a hash each; generous for loaded CI
     assert built.files() == before
 

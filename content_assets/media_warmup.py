@@ -1,0 +1,123 @@
+"""Product pictures and videos made ready for their packages while the sync waits on the API.
+
+A sync spends most of its wall time waiting for the detail bucket's next token, and pictures are
+not rate-limited (they come from the image CDN). So as details arrive, their pictures are
+downloaded, normalized and put in the package image cache on the side, and video keyframes
+extracted; `content_packages` then finds them there (by URL and content hash, for the same image
+settings) and only renders, zips and writes. It changes no package's bytes: a warmed picture is
+the one the build would have made.
+
+Best effort, off the sync's path: a failure here is only counted (the build fetches the picture
+again and records what goes wrong). When the sync's last detail is in, the sync step waits for
+the warm-up to finish; at the real API's 2 requests/s it is long done by then (two threads
+normalize a few hundred pictures a second), and when the API is fast the work is only moved, not
+added: the package build would have done it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from resources.commerce_api import ProductDetail
+from resources.package_writer import PackageWriter
+
+from .image_pool import ImagePool
+from .package_builder import PackageBuilder
+from .packaging import PackageRenderer, PackageSettings, TemplateSet
+from .seller_html import find_video_url
+
+# Products whose media wait for a warm-up thread at most; past it new ones are skipped (their
+# package build fetches them) rather than queued without bound.
+DEFAULT_MAX_PENDING = 5_000
+
+
+@dataclass
+class WarmupReport:
+    products_warmed: int = 0
+    products_skipped: int = 0  # not started before the sync ended, or the queue was full
+    products_failed: int = 0
+    images_normalized: int = 0
+    images_already_cached: int = 0
+    keyframe_seconds: float = 0.0
+    busy_seconds: float = 0.0  # summed over the warm-up threads
+
+
+class MediaWarmup:
+    """Feeds fetched details' media to a PackageBuilder's cache on `threads` background threads."""
+
+    def __init__(self, builder: PackageBuilder, *, threads: int = 2, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+        self.builder = builder
+        self.max_pending = max_pending
+        self.report = WarmupReport()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="media-warmup")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, detail: ProductDetail) -> None:
+        urls = tuple(url for url in detail.image_urls if url)
+        video_url = find_video_url(detail.detail_content)
+        if not urls and not video_url:
+            return
+        with self._lock:
+            if len(self._pending) >= self.max_pending:
+                self.report.products_skipped += 1
+                return
+            future = self._executor.submit(self._warm, urls, video_url)
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def _warm(self, urls: tuple[str, ...], video_url: str | None) -> None:
+        started = time.perf_counter()
+        try:
+            timings = self.builder.prepare_media(urls, video_url)
+        except Exception:  # noqa: BLE001 - the package build meets the same error and records it
+            with self._lock:
+                self.report.products_failed += 1
+            return
+        finally:
+            with self._lock:
+                self.report.busy_seconds += time.perf_counter() - started
+        with self._lock:
+            self.report.products_warmed += 1
+            self.report.images_normalized += timings.images_normalized
+            self.report.images_already_cached += timings.images_cached
+            self.report.keyframe_seconds += timings.keyframe_seconds
+
+    def close(self, *, drop_pending: bool = False) -> WarmupReport:
+        """Wait for the queued products' media (or, with `drop_pending`, only for those started)."""
+        if drop_pending:
+            with self._lock:
+                pending = list(self._pending)
+            not_started = sum(1 for future in pending if future.cancel())  # callbacks take the lock
+            with self._lock:
+                self.report.products_skipped += not_started
+        self._executor.shutdown(wait=True)
+        return self.report
+
+
+@contextmanager
+def media_warmup(
+    fetch_image: Callable[[str], bytes], package_writer: PackageWriter, *, threads: int = 2
+) -> Iterator[MediaWarmup]:
+    """A warm-up for the default package settings (what `content_packages` uses unless configured
+    otherwise; with other image settings the build simply finds nothing warmed)."""
+    renderer = PackageRenderer(TemplateSet(), PackageSettings())
+    with ImagePool(threads) as pool, \
+            ThreadPoolExecutor(max_workers=4, thread_name_prefix="media-warmup-download") as downloads:
+        builder = PackageBuilder(renderer, package_writer, package_writer.image_cache(), fetch_image, pool, downloads)
+        warmup = MediaWarmup(builder, threads=threads)
+        try:
+            yield warmup
+        except BaseException:
+            warmup.close(drop_pending=True)  # the sync failed: its run ends now
+            raise
+        warmup.close()
