@@ -15,6 +15,7 @@ exist at once, however many products are being built.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,12 +24,23 @@ from typing import Any, Self, TypeVar
 T = TypeVar("T")
 
 
+def lower_thread_priority(nice: int) -> None:
+    """Raise the calling thread's nice value by `nice` where threads have their own (Linux)."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return
+    thread_id = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, thread_id, min(19, os.getpriority(os.PRIO_PROCESS, thread_id) + nice))
+
+
 class ImagePool:
     """Started on first use, so a run with nothing to build never starts a thread."""
 
-    def __init__(self, workers: int | None = None, in_flight: int = 16) -> None:
+    def __init__(self, workers: int | None = None, in_flight: int = 16, *, nice: int = 0) -> None:
+        """`nice` > 0 lowers the threads' CPU priority (Linux schedules threads on their own), so
+        that work done on the side never delays the threads it runs beside."""
         if in_flight < 1:
             raise ValueError(f"in_flight must be >= 1, got {in_flight}")
+        self.nice = nice
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.in_flight = in_flight
         self.slots = threading.BoundedSemaphore(in_flight)
@@ -41,7 +53,8 @@ class ImagePool:
     def _get_executor(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="image")
+                self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="image",
+                                                    initializer=lower_thread_priority, initargs=(self.nice,))
             return self._executor
 
     @property

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from resources.commerce_api import ProductDetail
 from resources.package_writer import PackageWriter
 
-from .image_pool import ImagePool
+from .image_pool import ImagePool, lower_thread_priority
 from .package_builder import PackageBuilder
 from .packaging import PackageRenderer, PackageSettings, TemplateSet
 from .seller_html import find_video_url
@@ -34,6 +34,8 @@ from .seller_html import find_video_url
 # Products whose media wait for a warm-up thread at most; past it new ones are skipped (their
 # package build fetches them) rather than queued without bound.
 DEFAULT_MAX_PENDING = 5_000
+# The warm-up's threads yield the CPU to the sync's (pacing, HTTP, the store writer) when both want it.
+WARMUP_NICE = 10
 
 
 @dataclass
@@ -54,7 +56,8 @@ class MediaWarmup:
         self.builder = builder
         self.max_pending = max_pending
         self.report = WarmupReport()
-        self._executor = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="media-warmup")
+        self._executor = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="media-warmup",
+                                            initializer=lower_thread_priority, initargs=(WARMUP_NICE,))
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
 
@@ -111,8 +114,9 @@ def media_warmup(
     """A warm-up for the default package settings (what `content_packages` uses unless configured
     otherwise; with other image settings the build simply finds nothing warmed)."""
     renderer = PackageRenderer(TemplateSet(), PackageSettings())
-    with ImagePool(threads) as pool, \
-            ThreadPoolExecutor(max_workers=4, thread_name_prefix="media-warmup-download") as downloads:
+    with ImagePool(threads, nice=WARMUP_NICE) as pool, \
+            ThreadPoolExecutor(max_workers=4, thread_name_prefix="media-warmup-download",
+                               initializer=lower_thread_priority, initargs=(WARMUP_NICE,)) as downloads:
         builder = PackageBuilder(renderer, package_writer, package_writer.image_cache(), fetch_image, pool, downloads)
         warmup = MediaWarmup(builder, threads=threads)
         try:

@@ -89,6 +89,10 @@ class Pacer:
         self._capacity = max((burst if burst is not None else 2 * rate) - 1, 1.0)
         self._tokens = self._capacity
         self._updated = clock()
+        # Until the server's first numbers arrive, the bucket is our guess. Requests let through
+        # and not yet answered count against what the server then says it has left.
+        self._heard_from_server = False
+        self._unanswered = 0
         self.total_wait_seconds = 0.0
 
     @property
@@ -134,6 +138,7 @@ class Pacer:
                 self._refill(now)
                 if self._tokens >= 1.0:
                     self._tokens -= 1.0
+                    self._unanswered += 1
                     self._queue.popleft()
                     self._wake_head()
                     waited = now - started
@@ -146,16 +151,30 @@ class Pacer:
             turn.set()
 
     def observe(self, limit: AdvertisedLimit) -> None:
-        """Follow the rate and burst the server advertises; never hold more than it has left."""
+        """Follow the rate and burst the server advertises; never hold more than it has left.
+
+        The first answer replaces the guess: with a guessed 2 req/s the pacer starts with 3
+        tokens, and a server with a burst of 40 would otherwise see ~36 of them go unused, about
+        two seconds at 20 req/s."""
         with self._lock:
             now = self._clock()
             self._refill(now)
+            self._unanswered = max(0, self._unanswered - 1)
+            first_word = not self._heard_from_server
+            self._heard_from_server = True
             rate_changed = limit.replenish_rate != self._advertised_rate
             if rate_changed:
                 self._advertised_rate = limit.replenish_rate
                 self._rate = limit.replenish_rate * self.safety
             self._capacity = max(limit.burst_capacity - 1, 1.0)
             self._tokens = min(self._tokens, self._capacity)
+            if first_word and limit.remaining is not None:
+                # What the server has left, less our requests it has not answered yet, less the
+                # token kept in hand.
+                known = limit.remaining - self._unanswered - 1
+                if known > self._tokens:
+                    self._tokens = min(self._capacity, known)
+                    rate_changed = True  # the head may go now: wake it
             if limit.remaining is not None and self._tokens > limit.remaining:
                 # Someone else spends from the same bucket (another process of this app), or
                 # our clock drifted: trust the server.

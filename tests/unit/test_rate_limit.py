@@ -114,3 +114,20 @@ def test_waiters_leave_in_arrival_order_spaced_at_the_rate():
     assert [index for _, index in departures] == list(range(6))
     gaps = [b[0] - a[0] for a, b in zip(departures, departures[1:])]
     assert min(gaps) > 0.015  # 1/50 s apart, give or take scheduling
+
+
+def test_the_servers_first_answer_replaces_the_guessed_burst():
+    clock = FakeClock()
+    pacer = Pacer("detail", rate=2.0, safety=1.0, clock=clock, wait=clock.wait)
+    assert [pacer.acquire() for _ in range(3)] == [0, 0, 0]  # the guess: burst 4, one kept in hand
+    # The first of them answered: the server has 40 a burst, 37 left, two of ours still on the way.
+    pacer.observe(AdvertisedLimit(replenish_rate=20.0, burst_capacity=40.0, remaining=37.0))
+
+    immediate = 0
+    while pacer.acquire() == 0:
+        immediate += 1
+    assert immediate == 37 - 2 - 1  # what is left, less the unanswered two, less the one in hand
+
+    # Later answers only ever lower the count: the server's word on the burst was taken once.
+    pacer.observe(AdvertisedLimit(replenish_rate=20.0, burst_capacity=40.0, remaining=39.0))
+    assert pacer.acquire() > 0
