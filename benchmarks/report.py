@@ -75,7 +75,6 @@ def _packages_section(raw: dict[str, Any]) -> dict[str, Any]:
         section["error"] = headline["error"]
     section["builds"] = builds
     section["image_pool"] = raw.get("image_pool")
-    # LEAD: the issue-6 compression experiment lands here (see benchmarks/scenarios/packages.py).
     section["compression"] = raw.get("compression")
     return section
 

@@ -32,18 +32,27 @@ HEADLINE_IMAGES = 10
 
 
 def compression_figures(params: dict[str, Any], package_dirs: list[Path]) -> dict[str, Any]:
-    """`packages.compression` in latest.json.
+    """`packages.compression` in latest.json: the package zip at deflate levels 1/6/9, with the
+    package's policy (pictures stored, text deflated) and with everything deflated, summed over
+    the first few headline (10-image) packages still on disk."""
+    from content_assets.package_zip import compression_experiment
 
-    LEAD: wire the issue-6 compression experiment here and return its figures; the report prints
-    whatever this dict holds. `package_dirs` are the folders of the headline (10-image) build, still
-    on disk when this runs (`content_assets.package_zip.compression_experiment(package_dir)` takes
-    one such folder).
-    """
-    return {
-        "status": "not wired",
-        "note": "the issue-6 compression experiment is not connected to the harness yet",
-        "package_dirs_available": len(package_dirs),
-    }
+    sample = package_dirs[: int(params.get("compression_packages", 5))]
+    if not sample:
+        return {"status": "no package folders to measure"}
+    totals: dict[str, dict[str, float]] = {}
+    for package_dir in sample:
+        for trial in compression_experiment(package_dir):
+            key = f"{'all_deflated' if trial.deflate_everything else 'policy'}_{trial.name}_level_{trial.level}"
+            total = totals.setdefault(key, {"input_bytes": 0, "zip_bytes": 0, "seconds": 0.0})
+            total["input_bytes"] += trial.input_bytes
+            total["zip_bytes"] += trial.zip_bytes
+            total["seconds"] += trial.seconds
+    figures: dict[str, Any] = {"packages_measured": len(sample)}
+    for key, total in totals.items():
+        figures[f"{key}_ratio"] = round(total["zip_bytes"] / total["input_bytes"], 4)
+        figures[f"{key}_ms_per_package"] = round(total["seconds"] / len(sample) * 1000, 2)
+    return figures
 
 
 def _package_dirs(packages_root: Path) -> list[Path]:
