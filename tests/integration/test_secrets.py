@@ -13,8 +13,9 @@ from tests.conftest import Project
 
 @pytest.fixture
 def emulator_config() -> EmulatorConfig:
-    # Short-lived tokens (and a slower detail rate) so that the run goes through several.
-    return EmulatorConfig(products=200, seed=7, rate=100.0, port=0, token_ttl_seconds=1)
+    # Short-lived tokens and a detail rate that makes the sync last several seconds (its burst of
+    # 80 covers 80 of the 200 products, the rest take 3 s), so that the run goes through several.
+    return EmulatorConfig(products=200, seed=7, rate=40.0, port=0, token_ttl_seconds=1)
 
 
 def test_secret_and_tokens_are_absent_from_logs_and_the_instance_after_a_run(
