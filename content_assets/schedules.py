@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from .jobs import sync_catalog_job
-from .partitions import CATALOG_TIMEZONE
+from .partitions import CATALOG_TIMEZONE, FIRST_DAY
 
 # Cron in KST. CONTENT_OPS_SYNC_CRON="*/15 * * * *" refreshes today every 15 minutes.
 SYNC_TODAY_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
@@ -19,6 +19,10 @@ CLOSE_YESTERDAY_CRON = "30 0 * * *"
 def kst_day(moment: datetime) -> str:
     """The partition key (KST calendar day) a moment falls on."""
     return moment.astimezone(ZoneInfo(CATALOG_TIMEZONE)).date().isoformat()
+
+
+def _before_first_day(day: str) -> dg.SkipReason:
+    return dg.SkipReason(f"{day} is before CONTENT_OPS_FIRST_DAY ({FIRST_DAY}): no such partition")
 
 
 def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
@@ -32,9 +36,11 @@ def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Syncs today's partition (KST) at the cadence in CONTENT_OPS_SYNC_CRON (default hourly).",
 )
-def sync_today_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def sync_today_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     tick = _tick_time(context)
     day = kst_day(tick)
+    if day < FIRST_DAY:
+        return _before_first_day(day)
     return dg.RunRequest(run_key=f"today:{day}:{tick.isoformat()}", partition_key=day)
 
 
@@ -45,9 +51,11 @@ def sync_today_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Syncs yesterday's partition (KST) once more at 00:30, after the day is over.",
 )
-def close_yesterday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def close_yesterday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     tick = _tick_time(context)
     day = kst_day(tick - timedelta(days=1))
+    if day < FIRST_DAY:
+        return _before_first_day(day)  # the first partition's day: it holds every day before it
     return dg.RunRequest(run_key=f"close:{day}", partition_key=day)
 
 

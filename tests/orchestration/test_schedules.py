@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -58,3 +58,16 @@ def test_schedules_run_hourly_and_after_midnight_in_kst_and_are_on_by_default():
 
 def test_todays_partition_exists_while_the_day_is_going():
     assert catalog_days.get_last_partition_key() == datetime.now(KST).date().isoformat()
+
+
+def test_no_run_is_asked_for_a_day_before_the_first_partition():
+    first = datetime.fromisoformat(catalog_days.get_first_partition_key()).replace(tzinfo=KST)
+    context = dg.build_schedule_context(scheduled_execution_time=first.replace(hour=0, minute=30),
+                                        repository_def=defs.get_repository_def())
+
+    result = close_yesterday_schedule.evaluate_tick(context)
+
+    assert result.run_requests == [] or result.run_requests is None
+    assert "before CONTENT_OPS_FIRST_DAY" in (result.skip_message or "")
+    assert tick(close_yesterday_schedule, first.replace(hour=0, minute=30) + timedelta(days=1)).partition_key \
+        == catalog_days.get_first_partition_key()
