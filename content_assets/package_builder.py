@@ -96,6 +96,7 @@ class BuildOutcome:
     timings: MediaTimings = field(default_factory=MediaTimings)
     images: tuple[CachedImage, ...] = ()
     video: VideoOutcome | None = None
+    prebuilt: bool = False  # staged during the sync (PackageBuilder.prebuild), published here
 
     @property
     def unchanged(self) -> bool:
@@ -133,6 +134,8 @@ class PackageBuilder:
         if self.writer.is_current(product.origin_product_no, variant, plan.content_hash):
             write = self.writer.write(product.origin_product_no, variant, plan.content_hash, {})
             return BuildOutcome(plan, write, time.perf_counter() - started)
+        if self.writer.has_build(product.origin_product_no, variant, plan.content_hash):
+            return self._adopt(plan, started)
 
         timings = MediaTimings()
         images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
@@ -141,6 +144,40 @@ class PackageBuilder:
         write = self.writer.write(product.origin_product_no, variant, plan.content_hash, files)
         timings.copy_seconds += write.link_seconds
         return BuildOutcome(plan, write, time.perf_counter() - started, timings, tuple(images), video)
+
+    def prebuild(self, product: PackageProduct, variant: str) -> bool:
+        """Write this version of the package into `.builds/` without publishing it, so that the
+        run that publishes it (`build`) only swaps a link. The version is content-addressed: a
+        build for the same product, templates and settings is the same files. False when there
+        was nothing to do."""
+        plan = self.renderer.plan(product, variant)
+        number = product.origin_product_no
+        if self.writer.is_current(number, variant, plan.content_hash) or \
+                self.writer.has_build(number, variant, plan.content_hash):
+            return False
+        timings = MediaTimings()
+        images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
+        video = self._prepare_video(plan.video_url, timings)
+        self.writer.stage(number, variant, plan.content_hash, self._package_files(plan, images, video, timings))
+        return True
+
+    def _adopt(self, plan: PackagePlan, started: float) -> BuildOutcome:
+        """Publish a prebuilt version; what it holds is read back from its meta.json."""
+        number, variant = plan.origin_product_no, plan.variant
+        write = self.writer.adopt(number, variant, plan.content_hash)
+        meta = json.loads(self.writer.read_file(number, variant, "meta.json"))
+        folder = write.path
+        images = tuple(
+            CachedImage(folder / entry["file"], _meta_info(entry), entry["sourceSha256"], entry["sourceSizeBytes"])
+            for entry in meta.get("images", [])
+        )
+        video = None
+        if meta.get("video"):
+            keyframes = tuple(CachedKeyframe(folder / entry["file"], _meta_info(entry), entry["timeSeconds"])
+                              for entry in meta.get("keyframes", []))
+            video = VideoOutcome(meta["video"]["sourceUrl"], meta["video"]["status"], meta["video"].get("error"),
+                                 keyframes)
+        return BuildOutcome(plan, write, time.perf_counter() - started, MediaTimings(), images, video, prebuilt=True)
 
     def prepare_media(self, image_urls: Sequence[str], video_url: str | None) -> MediaTimings:
         """Download and normalize pictures and video keyframes into the cache, building nothing:
@@ -406,6 +443,10 @@ def _read_if_intact(path: Path, sha256: str) -> bytes | None:
     except OSError:
         return None
     return data if hashlib.sha256(data).hexdigest() == sha256 else None
+
+
+def _meta_info(entry: dict[str, Any]) -> ImageInfo:
+    return ImageInfo(entry["sha256"], entry["phash"], entry["width"], entry["height"], entry["sizeBytes"])
 
 
 def _info(image: NormalizedImage) -> ImageInfo:

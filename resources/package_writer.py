@@ -103,6 +103,10 @@ class PackageWriter(dg.ConfigurableResource):
         build = self._build_dir(origin_product_no, variant, content_hash)
         return link.is_symlink() and link.resolve() == build.resolve() and build.is_dir()
 
+    def has_build(self, origin_product_no: int, variant: str, content_hash: str) -> bool:
+        """True when this version's files are on disk, published or not (see `stage`)."""
+        return self._build_dir(origin_product_no, variant, content_hash).is_dir()
+
     def write(
         self, origin_product_no: int, variant: str, content_hash: str, files: Mapping[str, PackageFile]
     ) -> PackageWrite:
@@ -110,15 +114,45 @@ class PackageWriter(dg.ConfigurableResource):
         build = self._build_dir(origin_product_no, variant, content_hash)
         if self.is_current(origin_product_no, variant, content_hash):
             return PackageWrite(link, written=False, bytes_written=0, size_bytes=_size(files))
+        previous = link.resolve() if link.is_symlink() else None
+        bytes_written, linked, link_seconds = self._ensure_build(build, files, previous)
+        self._publish(link, build, previous)
+        return PackageWrite(link, written=True, bytes_written=bytes_written, size_bytes=_size(files),
+                            files_linked=linked, link_seconds=link_seconds)
 
+    def stage(
+        self, origin_product_no: int, variant: str, content_hash: str, files: Mapping[str, PackageFile]
+    ) -> int:
+        """Write a version's files into `.builds/` without publishing it: the package people open
+        stays as it is until `adopt` (or `write`) points its link there. Returns bytes written.
+        A staged version no link points to is removed by the next `sweep`."""
+        link = self.package_path(origin_product_no, variant)
+        previous = link.resolve() if link.is_symlink() else None
+        bytes_written, _, _ = self._ensure_build(self._build_dir(origin_product_no, variant, content_hash),
+                                                 files, previous)
+        return bytes_written
+
+    def adopt(self, origin_product_no: int, variant: str, content_hash: str) -> PackageWrite:
+        """Publish a version already on disk (`stage`d earlier): only the link changes."""
+        link = self.package_path(origin_product_no, variant)
+        build = self._build_dir(origin_product_no, variant, content_hash)
+        if not build.is_dir():
+            raise FileNotFoundError(f"no staged version {build.name} to publish")
+        previous = link.resolve() if link.is_symlink() else None
+        self._publish(link, build, previous)
+        return PackageWrite(link, written=True, bytes_written=0, size_bytes=_tree_size(build))
+
+    def _ensure_build(
+        self, build: Path, files: Mapping[str, PackageFile], previous: Path | None
+    ) -> tuple[int, int, float]:
+        """The version's folder under `.builds/`, written once: (bytes written, files linked,
+        seconds spent linking)."""
         for name in files:
             check_file_name(name)
         builds = self.root / BUILDS
         staging_root = self.root / STAGING
         builds.mkdir(parents=True, exist_ok=True)
         staging_root.mkdir(parents=True, exist_ok=True)
-        link.parent.mkdir(parents=True, exist_ok=True)
-        previous = link.resolve() if link.is_symlink() else None
 
         bytes_written = linked = 0
         link_seconds = 0.0
@@ -150,16 +184,21 @@ class PackageWriter(dg.ConfigurableResource):
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+        return bytes_written, linked, link_seconds
 
+    def _publish(self, link: Path, build: Path, previous: Path | None) -> None:
+        """Point `link` at `build` in one step, then drop the version it pointed to."""
+        staging_root = self.root / STAGING
+        staging_root.mkdir(parents=True, exist_ok=True)
+        link.parent.mkdir(parents=True, exist_ok=True)
         # The new link is made in .staging (same depth as <no>/, so its relative target reads the
         # same from both) and renamed over the old one in a single step.
         temporary_link = staging_root / f"link-{uuid.uuid4().hex}"
         os.symlink(os.path.relpath(build, link.parent), temporary_link)
         os.replace(temporary_link, link)
-        if previous is not None and previous != build.resolve() and previous.parent == builds.resolve():
+        builds = (self.root / BUILDS).resolve()
+        if previous is not None and previous != build.resolve() and previous.parent == builds:
             shutil.rmtree(previous, ignore_errors=True)
-        return PackageWrite(link, written=True, bytes_written=bytes_written, size_bytes=_size(files),
-                            files_linked=linked, link_seconds=link_seconds)
 
     def read_file(self, origin_product_no: int, variant: str, name: str) -> bytes:
         """A file of the current package version."""
@@ -180,10 +219,11 @@ class PackageWriter(dg.ConfigurableResource):
         os.replace(temporary, target)
         return len(data)
 
-    def sweep(self) -> SweepResult:
+    def sweep(self, *, orphan_builds: bool = True) -> SweepResult:
         """Remove what killed runs left behind: staging folders and links, builds no link points
-        to, half-written cache entries. Runs of the `duckdb` pool never overlap, so at the start
-        of a run nothing in staging belongs to a live writer."""
+        to (unless `orphan_builds` is False: a sync stages versions for the package run to
+        publish), half-written cache entries. Runs of the `duckdb` pool never overlap, so at the
+        start of a run nothing in staging belongs to a live writer."""
         staging_removed = 0
         staging_root = self.root / STAGING
         if staging_root.is_dir():
@@ -193,6 +233,11 @@ class PackageWriter(dg.ConfigurableResource):
                 else:
                     os.unlink(entry.path)
                 staging_removed += 1
+        orphans = self.remove_orphan_builds() if orphan_builds else 0
+        return SweepResult(staging_removed, orphans, self.image_cache().sweep())
+
+    def remove_orphan_builds(self) -> int:
+        """Remove the versions no package link points to; return how many."""
         orphans = 0
         builds = self.root / BUILDS
         if builds.is_dir():
@@ -201,7 +246,7 @@ class PackageWriter(dg.ConfigurableResource):
                 if entry.name not in referenced:
                     shutil.rmtree(entry.path, ignore_errors=True)
                     orphans += 1
-        return SweepResult(staging_removed, orphans, self.image_cache().sweep())
+        return orphans
 
     def _referenced_builds(self) -> set[str]:
         referenced: set[str] = set()
@@ -253,6 +298,18 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except (FileNotFoundError, NotADirectoryError):
         return False
+
+
+def _tree_size(folder: Path) -> int:
+    """Bytes in the files under `folder` (os.scandir: a third of pathlib's rglob and stat)."""
+    total = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                total += _tree_size(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    return total
 
 
 def _size(files: Mapping[str, PackageFile]) -> int:

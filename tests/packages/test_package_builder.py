@@ -151,3 +151,24 @@ def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path
                 errors.append(type(exc))
     assert len(calls) == UNREACHABLE_AFTER
     assert errors == [httpx.ConnectError] * UNREACHABLE_AFTER + [UnreachableHostError] * (7 - UNREACHABLE_AFTER)
+
+
+def test_a_prebuilt_package_is_published_with_the_same_files_and_records_as_a_build(tmp_path: Path, downloads):
+    def fetch(url: str) -> bytes:
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    item = product(7, [f"cdn/7/{i}" for i in range(1, 5)])
+    with ImagePool(workers=1, in_flight=4) as pool:
+        built = make_builder(tmp_path / "built", pool, downloads, fetch).build(item, "default")
+        builder = make_builder(tmp_path / "prebuilt", pool, downloads, fetch)
+        assert builder.prebuild(item, "default") is True
+        assert not (tmp_path / "prebuilt" / "packages" / "7").exists()  # staged, not published
+        assert builder.prebuild(item, "default") is False  # already staged: nothing to do
+        published = builder.build(item, "default")
+
+    assert published.prebuilt and not built.prebuilt
+    assert published.plan.content_hash == built.plan.content_hash
+    assert published.write.size_bytes == built.write.size_bytes
+    assert [(i.info, i.source_sha256) for i in published.images] == [(i.info, i.source_sha256) for i in built.images]
+    for name in ("post.html", "preview.html", "meta.json", "package.zip", "unique-pack.zip", "images/04.jpg"):
+        assert (published.write.path / name).read_bytes() == (built.write.path / name).read_bytes(), name

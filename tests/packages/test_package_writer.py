@@ -88,3 +88,31 @@ def test_sweep_removes_staging_leftovers_and_builds_no_link_points_to(writer: Pa
     assert (result.staging_removed, result.orphan_builds_removed, result.cache_entries_removed) == (2, 1, 1)
     assert list((writer.root / ".staging").iterdir()) == [] and not orphan.exists()
     assert (writer.package_path(7, "default") / "post.html").read_bytes() == b"kept"
+
+
+def test_a_staged_version_stays_unpublished_until_adopted(writer: PackageWriter):
+    files = {"post.html": b"<p>new</p>", "images/01.jpg": b"\xff\xd8 picture"}
+    writer.write(9, "default", "a" * 16, {"post.html": b"<p>old</p>"})
+
+    written = writer.stage(9, "default", "b" * 16, files)
+
+    assert written == sum(len(data) for data in files.values())
+    assert writer.read_file(9, "default", "post.html") == b"<p>old</p>"  # still the published one
+    assert writer.has_build(9, "default", "b" * 16) and not writer.is_current(9, "default", "b" * 16)
+    assert writer.sweep(orphan_builds=False).orphan_builds_removed == 0
+
+    adopted = writer.adopt(9, "default", "b" * 16)
+
+    assert adopted.written and adopted.bytes_written == 0
+    assert adopted.size_bytes == sum(len(data) for data in files.values())
+    assert writer.read_file(9, "default", "post.html") == b"<p>new</p>"
+    assert writer.is_current(9, "default", "b" * 16)
+    assert not writer.has_build(9, "default", "a" * 16)  # the version it replaced is gone
+    assert writer.remove_orphan_builds() == 0
+
+
+def test_a_staged_version_no_run_published_is_removed_with_the_orphans(writer: PackageWriter):
+    writer.stage(10, "default", "c" * 16, {"post.html": b"<p>never published</p>"})
+
+    assert writer.remove_orphan_builds() == 1
+    assert not writer.has_build(10, "default", "c" * 16)
