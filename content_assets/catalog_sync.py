@@ -159,13 +159,15 @@ def run_sync(
     log: Callable[[str], None] = lambda message: None,
     progress_every_seconds: float = 10.0,
     on_detail: Callable[[ProductDetail], None] | None = None,
+    on_stored: Callable[[CatalogStore, list[int]], None] | None = None,
 ) -> SyncReport:
     """Sync the listed products into `store`; return what happened.
 
     `concurrency=None` sizes the detail workers from the pacing rate and measured latency (the
     default); an int fixes it (benchmarks compare both). `incremental=False` fetches every
     listed product's detail whatever its modifiedDate (a full refresh). `on_detail` sees each
-    fetched detail as it arrives (it must not block: the loop feeds the workers). Fetched details are
+    fetched detail as it arrives (it must not block: the loop feeds the workers); `on_stored` gets
+    the product numbers of each chunk written, on the store's thread, after its commit. Fetched details are
     written every `flush_rows` rows or `flush_seconds`, whichever comes first: each write costs a
     transaction (~40-120 ms here, mostly fixed), and a sync killed outright loses at most one
     interval's details (an aborted one writes what it has).
@@ -223,7 +225,10 @@ def run_sync(
     def write_details(chunk: list[ProductDetail]) -> tuple[UpsertCounts, float]:
         db_started = time.perf_counter()
         counts = store.apply_details(chunk)
-        return counts, time.perf_counter() - db_started
+        seconds = time.perf_counter() - db_started
+        if on_stored is not None:
+            on_stored(store, [detail.origin_product_no for detail in chunk])
+        return counts, seconds
 
     def collect_writes(*, block: bool) -> None:
         while pending_writes and (block or pending_writes[0].done() or len(pending_writes) > MAX_PENDING_WRITES):
@@ -320,7 +325,10 @@ def run_sync(
                     break
 
                 now = time.perf_counter()
-                if len(fetched) >= flush_rows or (fetched and now - last_flush >= flush_seconds):
+                # In the tail (nothing left to ask for) every detail is written as it lands, so what
+                # follows each write (on_stored) is done when the last call returns, not after.
+                tail = listing_done and not backlog
+                if fetched and (tail or len(fetched) >= flush_rows or now - last_flush >= flush_seconds):
                     flush()
                 if now - last_progress >= progress_every_seconds:
                     last_progress = now

@@ -4,8 +4,10 @@ A sync spends most of its wall time waiting for the detail bucket's next token, 
 not rate-limited (they come from the image CDN). So as details arrive, their pictures are
 downloaded, normalized and put in the package image cache on the side, and video keyframes
 extracted; `content_packages` then finds them there (by URL and content hash, for the same image
-settings) and only renders, zips and writes. It changes no package's bytes: a warmed picture is
-the one the build would have made.
+settings) and only renders, zips and writes. Once a chunk of products is in the store, their
+packages (default variant) are built too, into the content-addressed `.builds/` but not published:
+the package run then finds that exact version and only points the package's link at it. Nothing
+here changes a package's bytes: a warmed picture or a staged version is what the build would make.
 
 Best effort, off the sync's path: a failure here is only counted (the build fetches the picture
 again and records what goes wrong). When the sync's last detail is in, the sync step waits for
@@ -18,17 +20,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from resources.commerce_api import ProductDetail
 from resources.package_writer import PackageWriter
+from resources.store import CatalogStore
 
 from .image_pool import ImagePool, lower_thread_priority
 from .package_builder import PackageBuilder
-from .packaging import PackageRenderer, PackageSettings, TemplateSet
+from .packaging import (
+    DEFAULT_VARIANT,
+    PackageProduct,
+    PackageRenderer,
+    PackageSettings,
+    TemplateSet,
+    load_package_products,
+)
 from .seller_html import find_video_url
 
 # Products whose media wait for a warm-up thread at most; past it new ones are skipped (their
@@ -45,6 +55,8 @@ class WarmupReport:
     products_failed: int = 0
     images_normalized: int = 0
     images_already_cached: int = 0
+    packages_prebuilt: int = 0
+    packages_prebuild_failed: int = 0
     keyframe_seconds: float = 0.0
     busy_seconds: float = 0.0  # summed over the warm-up threads
 
@@ -64,13 +76,36 @@ class MediaWarmup:
     def submit(self, detail: ProductDetail) -> None:
         urls = tuple(url for url in detail.image_urls if url)
         video_url = find_video_url(detail.detail_content)
-        if not urls and not video_url:
+        if urls or video_url:
+            self._queue(self._warm, urls, video_url)
+
+    def prebuild_stored(self, catalog: CatalogStore, numbers: Sequence[int]) -> None:
+        """Queue the packages of products just written to the store (on the store's thread): their
+        rows are what the package run will load, so the version staged here is the one it finds."""
+        for product in load_package_products(catalog.con, numbers).values():
+            self._queue(self._prebuild, product)
+
+    def _prebuild(self, product: PackageProduct) -> None:
+        started = time.perf_counter()
+        try:
+            built = self.builder.prebuild(product, DEFAULT_VARIANT)
+        except Exception:  # noqa: BLE001 - the package run builds it and records what goes wrong
+            with self._lock:
+                self.report.packages_prebuild_failed += 1
             return
+        finally:
+            with self._lock:
+                self.report.busy_seconds += time.perf_counter() - started
+        if built:
+            with self._lock:
+                self.report.packages_prebuilt += 1
+
+    def _queue(self, function: Callable[..., None], *args: object) -> None:
         with self._lock:
             if len(self._pending) >= self.max_pending:
                 self.report.products_skipped += 1
                 return
-            future = self._executor.submit(self._warm, urls, video_url)
+            future = self._executor.submit(function, *args)
             self._pending.add(future)
         future.add_done_callback(self._forget)
 

@@ -17,7 +17,6 @@ from typing import Optional
 
 import dagster as dg
 import duckdb
-import pyarrow as pa
 
 from resources import package_records
 from resources.commerce_api import CommerceApiResource, percentile
@@ -31,7 +30,13 @@ from .keyframes import DEFAULT_KEYFRAMES
 from .package_builder import DEFAULT_VIDEO_MAX_BYTES, VIDEO_BROKEN, VIDEO_MISSING, BuildOutcome, PackageBuilder
 from .package_gallery import render_gallery, render_repeats_json, repeats_report
 from .package_zip import DEFAULT_DEFLATE_LEVEL
-from .packaging import DEFAULT_DISCLOSURE, PackageProduct, PackageRenderer, PackageSettings, TemplateSet
+from .packaging import (
+    DEFAULT_DISCLOSURE,
+    PackageRenderer,
+    PackageSettings,
+    TemplateSet,
+    load_package_products,
+)
 from .perceptual_hash import DEFAULT_MAX_DISTANCE, HashedImage, find_repeats
 from .settings import GROUP, POOL
 
@@ -87,7 +92,8 @@ def content_packages(
     def variants_of(number: int) -> list[str]:
         return [variant_for(number, config.variants)] if config.ab_split else list(config.variants)
 
-    swept = package_writer.sweep()  # what a killed run left half-written
+    # What a killed run left half-written; versions the sync staged stay until this run is done.
+    swept = package_writer.sweep(orphan_builds=False)
     if swept.staging_removed or swept.orphan_builds_removed or swept.cache_entries_removed:
         context.log.info(f"swept leftovers of an interrupted run: {swept}")
 
@@ -96,7 +102,7 @@ def content_packages(
         claimed = {item.origin_product_no for item in items}
         stale = _stale_packages(catalog.con, templates, settings, variants_of, claimed)
         numbers = sorted(claimed | {number for number, _ in stale})
-        products = _load_products(catalog.con, numbers)
+        products = load_package_products(catalog.con, numbers)
 
     jobs: list[tuple[int, str]] = [(item.origin_product_no, v) for item in items for v in variants_of(item.origin_product_no)]
     jobs += sorted(stale)
@@ -168,6 +174,9 @@ def content_packages(
                 "index.html", render_gallery(package_records.gallery_rows(catalog.con), repeats))
             gallery_seconds = time.perf_counter() - gallery_started
 
+    # Versions staged by a sync that this run did not publish (their product changed again, or
+    # other variants or settings were asked for) are of no use now.
+    orphan_builds_removed = package_writer.remove_orphan_builds()
     build_seconds = [o.seconds for o in outcomes]
     timings = [o.timings for o in built]
     sizes = [o.write.size_bytes for o in built]
@@ -179,6 +188,8 @@ def content_packages(
         "packages_stale": len(stale),
         "packages_built": len(built),
         "packages_unchanged": len(unchanged),
+        "packages_prebuilt": sum(1 for o in built if o.prebuilt),  # staged by the sync, published here
+        "orphan_builds_removed": swept.orphan_builds_removed + orphan_builds_removed,
         "packages_failed": len(failures),
         "package_build_p50_seconds": _round(percentile(build_seconds, 50)),
         "package_build_p95_seconds": _round(percentile(build_seconds, 95)),
@@ -238,20 +249,6 @@ def _stale_packages(con: duckdb.DuckDBPyConnection, templates: TemplateSet, sett
                     or package.settings_hash != settings.fingerprint):
                 stale.add((number, variant))
     return stale
-
-
-def _load_products(con: duckdb.DuckDBPyConnection, numbers: list[int]) -> dict[int, PackageProduct]:
-    if not numbers:
-        return {}
-    columns = PackageProduct.columns()
-    con.register("wanted_products", pa.table({"origin_product_no": pa.array(numbers, pa.int64())}))
-    try:
-        rows = con.execute(
-            f"SELECT {', '.join(columns)} FROM products JOIN wanted_products USING (origin_product_no)"
-        ).fetchall()
-    finally:
-        con.unregister("wanted_products")
-    return {row[0]: PackageProduct(*row) for row in rows}
 
 
 def _package_record(outcome: BuildOutcome, writer: PackageWriter) -> PackageRecord:

@@ -17,8 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import jinja2
 import jinja2.meta
+import pyarrow as pa
 from markupsafe import Markup
 
 from .image_normalization import NormalizeSettings
@@ -65,6 +67,21 @@ class PackageProduct:
     @classmethod
     def columns(cls) -> tuple[str, ...]:
         return tuple(cls.__dataclass_fields__)
+
+
+def load_package_products(con: duckdb.DuckDBPyConnection, numbers: Sequence[int]) -> dict[int, PackageProduct]:
+    """The `products` rows of these product numbers, as packages are made of them."""
+    if not numbers:
+        return {}
+    columns = PackageProduct.columns()
+    con.register("wanted_products", pa.table({"origin_product_no": pa.array(list(numbers), pa.int64())}))
+    try:
+        rows = con.execute(
+            f"SELECT {', '.join(columns)} FROM products JOIN wanted_products USING (origin_product_no)"
+        ).fetchall()
+    finally:
+        con.unregister("wanted_products")
+    return {row[0]: PackageProduct(*row) for row in rows}
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,9 @@ class SyncConfig(dg.Config):
     status_types: list[str] = list(ALL_STATUS_TYPES)
     max_error_ratio: float = 0.05
     flush_rows: int = 1000  # details per write at most; at 2 req/s a write every 5 s comes first
-    # Download and normalize the fetched products' pictures into the package image cache while the
-    # sync waits on the rate limit (content_packages then only renders and zips).
+    # Download and normalize the fetched products' pictures into the package image cache, and
+    # stage their packages (default variant and settings), while the sync waits on the rate
+    # limit: content_packages then only publishes them.
     warm_media: bool = True
     warm_media_threads: int = 2
 
@@ -85,6 +86,7 @@ def catalog_sync(
                 run_id=context.run.run_id,
                 log=context.log.info,
                 on_detail=warmup.submit if warmup else None,
+                on_stored=warmup.prebuild_stored if warmup else None,
             )
         except SyncAborted as exc:
             raise dg.Failure(description=str(exc), metadata={"api_requests_total": client.stats.requests_by_endpoint()}) from exc
@@ -131,6 +133,8 @@ def catalog_sync(
                 "media_warm_skipped_products": warmed.products_skipped,
                 "media_warm_failed_products": warmed.products_failed,
                 "media_warm_busy_seconds": round(warmed.busy_seconds, 3),
+                "packages_prebuilt": warmed.packages_prebuilt,
+                "packages_prebuild_failed": warmed.packages_prebuild_failed,
             }),
         },
     )

@@ -3,6 +3,8 @@ waits on the rate limit, so the package build downloads and normalizes nothing."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from commerce_emulator import EmulatorConfig
@@ -15,18 +17,35 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(products=40, seed=7, rate=1000.0, port=0)
 
 
-def test_packages_after_a_warmed_sync_take_every_picture_from_the_cache(project: Project):
+def test_packages_after_a_warmed_sync_are_published_as_staged_and_recorded_in_full(project: Project):
     run = project.materialize()
 
     details = asset_metadata(run, "product_details")
     packages = asset_metadata(run, "content_packages")
     assert details["media_warmed_products"] == details["details_fetched"]
     assert details["media_warm_failed_products"] == 0
-    assert packages["packages_built"] == details["details_fetched"]
+    assert details["packages_prebuilt"] == details["details_fetched"]
+    assert packages["packages_built"] == packages["packages_prebuilt"] == details["details_fetched"]
     assert packages["images_downloaded"] == 0
     assert packages["images_normalized"] == 0
-    assert packages["images_from_cache"] > 0
-    assert packages["videos_with_keyframes"] > 0
+    assert packages["packages_failed"] == 0
+    # Published from what the sync staged, the records are as complete as a build's: one row a
+    # package with its content hash, one a picture, and a video's keyframes among them.
+    with project.connect() as store:
+        rows = store.con.execute(
+            "SELECT origin_product_no, content_hash, image_count + keyframe_count FROM packages"
+        ).fetchall()
+        pictures = dict(store.con.execute(
+            "SELECT origin_product_no, count(*) FROM package_images GROUP BY ALL").fetchall())
+        keyframes = store.con.execute("SELECT sum(keyframe_count) FROM packages").fetchone()[0]
+    assert len(rows) == details["details_fetched"]
+    assert keyframes > 0
+    for number, content_hash, picture_count in rows:
+        meta = json.loads((project.packages_dir / str(number) / "default" / "meta.json").read_text())
+        assert meta["contentHash"] == content_hash
+        assert pictures.get(number, 0) == picture_count
+    assert not [entry for entry in (project.packages_dir / ".builds").iterdir()
+                if not any(link.resolve() == entry.resolve() for link in project.packages_dir.glob("*/default"))]
 
 
 def test_without_warm_up_the_package_build_fetches_the_pictures_itself(project: Project):
