@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
 from resources.commerce_api import ProductDetail
 from resources.package_writer import PackageWriter
@@ -40,6 +41,8 @@ from .packaging import (
     load_package_products,
 )
 from .seller_html import find_video_url
+
+T = TypeVar("T")
 
 # Products whose media wait for a warm-up thread at most; past it new ones are skipped (their
 # package build fetches them) rather than queued without bound.
@@ -74,31 +77,14 @@ class MediaWarmup:
         self._lock = threading.Lock()
 
     def submit(self, detail: ProductDetail) -> None:
-        urls = tuple(url for url in detail.image_urls if url)
-        video_url = find_video_url(detail.detail_content)
-        if urls or video_url:
-            self._queue(self._warm, urls, video_url)
+        # Called from the sync's loop: the seller HTML is searched for a video on a warm-up thread.
+        self._queue(self._warm, detail)
 
     def prebuild_stored(self, catalog: CatalogStore, numbers: Sequence[int]) -> None:
         """Queue the packages of products just written to the store (on the store's thread): their
         rows are what the package run will load, so the version staged here is the one it finds."""
         for product in load_package_products(catalog.con, numbers).values():
             self._queue(self._prebuild, product)
-
-    def _prebuild(self, product: PackageProduct) -> None:
-        started = time.perf_counter()
-        try:
-            built = self.builder.prebuild(product, DEFAULT_VARIANT)
-        except Exception:  # noqa: BLE001 - the package run builds it and records what goes wrong
-            with self._lock:
-                self.report.packages_prebuild_failed += 1
-            return
-        finally:
-            with self._lock:
-                self.report.busy_seconds += time.perf_counter() - started
-        if built:
-            with self._lock:
-                self.report.packages_prebuilt += 1
 
     def _queue(self, function: Callable[..., None], *args: object) -> None:
         with self._lock:
@@ -113,22 +99,37 @@ class MediaWarmup:
         with self._lock:
             self._pending.discard(future)
 
-    def _warm(self, urls: tuple[str, ...], video_url: str | None) -> None:
+    def _warm(self, detail: ProductDetail) -> None:
+        urls = tuple(url for url in detail.image_urls if url)
+        video_url = find_video_url(detail.detail_content)
+        if not urls and not video_url:
+            return
+        timings = self._attempt(lambda: self.builder.prepare_media(urls, video_url), "products_failed")
+        if timings is not None:
+            with self._lock:
+                self.report.products_warmed += 1
+                self.report.images_normalized += timings.images_normalized
+                self.report.images_already_cached += timings.images_cached
+                self.report.keyframe_seconds += timings.keyframe_seconds
+
+    def _prebuild(self, product: PackageProduct) -> None:
+        if self._attempt(lambda: self.builder.prebuild(product, DEFAULT_VARIANT), "packages_prebuild_failed"):
+            with self._lock:
+                self.report.packages_prebuilt += 1
+
+    def _attempt(self, work: Callable[[], T], failures: str) -> T | None:
+        """`work()`, its time added to busy_seconds; an error only counted under `failures`: the
+        package run meets the same error and records it."""
         started = time.perf_counter()
         try:
-            timings = self.builder.prepare_media(urls, video_url)
-        except Exception:  # noqa: BLE001 - the package build meets the same error and records it
+            return work()
+        except Exception:  # noqa: BLE001
             with self._lock:
-                self.report.products_failed += 1
-            return
+                setattr(self.report, failures, getattr(self.report, failures) + 1)
+            return None
         finally:
             with self._lock:
                 self.report.busy_seconds += time.perf_counter() - started
-        with self._lock:
-            self.report.products_warmed += 1
-            self.report.images_normalized += timings.images_normalized
-            self.report.images_already_cached += timings.images_cached
-            self.report.keyframe_seconds += timings.keyframe_seconds
 
     def close(self, *, drop_pending: bool = False) -> WarmupReport:
         """Wait for the queued products' media (or, with `drop_pending`, only for those started)."""
