@@ -38,7 +38,7 @@ def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
         # Its sync normalizes pictures while it waits on the rate limit: CPU the syncs above
         # measured beside it would feel.
         Step("e2e", "e2e", E2E, wave=2),
-        Step("upsert", "upsert", {"repeats": 3, "row_by_row_sample": 300}, wave=3),
+        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300}, wave=3),
         Step("packages", "packages", {"images": [10], "packages": 40}, wave=4),
     ]
 
@@ -60,7 +60,7 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),
         # How much the comparison owes to the baseline's backoff: a quicker one.
         Step("sync_full_baseline_backoff_250ms", "sync_baseline", {**SYNC, "backoff_base_seconds": 0.25}, wave=3),
-        Step("upsert", "upsert", {"repeats": 3, "row_by_row_sample": 300, "matrix": True}, wave=5),
+        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),
         Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=6),
     ]
     return steps

@@ -5,6 +5,10 @@ the payload-hash skip on/off.
 Rows are synthetic but shaped like the emulator's products (about 1.5 KB of seller HTML, 1-10
 image URLs, a few tags), made by DuckDB itself so that generating them costs little. Every
 measurement writes to a fresh on-disk DuckDB file, as a sync does.
+
+Rows carry the seller HTML's md5, as a sync hands them to the store (it hashes each detail as it
+arrives, while waiting on the rate limit). The `*_hashing_html` figures are the same upserts of
+rows without it, the store hashing the HTML inside the write.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from resources.store import PRODUCT_COLUMNS, migrate, upsert_products
+from resources.store.upsert import CONTENT_MD5_COLUMN
 
 _SYNTHETIC_PRODUCTS_SQL = """
 SELECT
@@ -52,14 +57,22 @@ _PARAGRAPH = "<p>신선한 재료로 정성껏 만든 상품입니다. 선물용
 _PARAGRAPHS = [_PARAGRAPH * count for count in range(6, 14)]
 
 
-def synthetic_products(rows: int, *, start: int = 0, price_bump: int = 0) -> pa.Table:
-    """`rows` product rows with PRODUCT_COLUMNS; `price_bump` changes every row's price."""
+def synthetic_products(rows: int, *, start: int = 0, price_bump: int = 0, content_md5: bool = True) -> pa.Table:
+    """`rows` product rows with PRODUCT_COLUMNS, and the seller HTML's md5 unless `content_md5`
+    is false; `price_bump` changes every row's price."""
     sql = _SYNTHETIC_PRODUCTS_SQL.format(start=start, stop=start + rows, price_bump=price_bump)
+    if content_md5:
+        sql = f"SELECT *, md5(detail_content) AS {CONTENT_MD5_COLUMN} FROM ({sql})"
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         table = con.sql(sql, params={"paragraphs": _PARAGRAPHS}).to_arrow_table()
-    assert tuple(table.column_names) == PRODUCT_COLUMNS, "synthetic rows drifted from PRODUCT_COLUMNS"
+    expected = (*PRODUCT_COLUMNS, CONTENT_MD5_COLUMN) if content_md5 else PRODUCT_COLUMNS
+    assert tuple(table.column_names) == expected, "synthetic rows drifted from PRODUCT_COLUMNS"
     return table
+
+
+def _without_content_md5(table: pa.Table) -> pa.Table:
+    return table.drop_columns([CONTENT_MD5_COLUMN])
 
 
 def _with_changes(table: pa.Table, every: int) -> pa.Table:
@@ -91,6 +104,20 @@ class _Databases:
             con.execute("DROP TABLE products")
             con.execute("ALTER TABLE products_without_key RENAME TO products")
         return con
+
+
+def _fresh_upserts(databases: _Databases, rows: pa.Table, repeats: int) -> list[float]:
+    """Seconds to upsert `rows` into a fresh file, `repeats` times; each must write every row."""
+    samples = []
+    for _ in range(repeats):
+        con = databases.fresh()
+        try:
+            counts, seconds = _timed(lambda con=con: upsert_products(con, rows))
+        finally:
+            con.close()
+        assert counts.rows_written == rows.num_rows, "a fresh upsert did not write every row"
+        samples.append(seconds)
+    return samples
 
 
 def _timed(action: Callable[[], Any]) -> tuple[Any, float]:
@@ -146,15 +173,13 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         figures["row_bytes_in_arrow"] = _row_bytes(small)
 
         # 10k rows into an empty table, one call: the median of a few fresh files.
-        samples = []
-        for _ in range(repeats):
-            con = databases.fresh()
-            counts, seconds = _timed(lambda con=con: upsert_products(con, small))
-            con.close()
-            samples.append(seconds)
-            figures["rows_10k_written"] = counts.rows_written
+        samples = _fresh_upserts(databases, small, repeats)
+        figures["rows_10k_written"] = small.num_rows
         figures["rows_10k_seconds"] = round(statistics.median(samples), 4)
         figures["rows_10k_samples_seconds"] = [round(s, 4) for s in samples]
+        figures["rows_10k_seconds_hashing_html"] = round(
+            statistics.median(_fresh_upserts(databases, _without_content_md5(small), repeats)), 4
+        )
 
         row_by_row = _commit_strategy(databases, small, 1, sample_rows=row_by_row_sample)
         figures["row_by_row_seconds_per_row"] = round(row_by_row["seconds_per_row"], 6)
@@ -175,6 +200,12 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             counts, seconds = _timed(lambda: upsert_products(con, large))
             figures["noop_1m_rows_written"] = counts.rows_written
             figures["noop_1m_seconds"] = round(seconds, 3)
+            con_hashing = databases.fresh()
+            try:
+                _, seconds = _timed(lambda: upsert_products(con_hashing, _without_content_md5(large)))
+                figures["rows_1m_seconds_hashing_html"] = round(seconds, 3)
+            finally:
+                con_hashing.close()
             if full_matrix:
                 figures["matrix"] = _matrix(databases, con, small, large)
         finally:

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
-from .upsert import PRODUCT_COLUMNS, UpsertCounts, merge_products
+from .upsert import CONTENT_MD5_COLUMN, PRODUCT_COLUMNS, UpsertCounts, merge_products, payload_hash_sql
 
 DELETED = "DELETE"
 
@@ -59,6 +59,7 @@ _DETAIL_SCHEMA = pa.schema(
         ("page_title", pa.string()),
         ("meta_description", pa.string()),
         ("channel_product_name", pa.string()),
+        ("detail_content_md5", pa.string()),
     ]
 )
 
@@ -188,7 +189,9 @@ class CatalogStore:
                 FROM detail_chunk d JOIN product_list l USING (origin_product_no)
                 """
             )
-            counts = self._merge_products("product_list l JOIN detail_chunk d USING (origin_product_no)")
+            counts = self._merge_products(
+                "product_list l JOIN detail_chunk d USING (origin_product_no)", content_md5="d.detail_content_md5"
+            )
             con.unregister("detail_chunk")
             con.execute("COMMIT")
         except Exception:
@@ -202,22 +205,25 @@ class CatalogStore:
         self.con.register("merge_keys", pa.table({"origin_product_no": pa.array(origin_product_nos, pa.int64())}))
         counts = self._merge_products(
             "product_list l JOIN (SELECT DISTINCT origin_product_no FROM merge_keys) k USING (origin_product_no) "
-            "LEFT JOIN products d USING (origin_product_no)"
+            "LEFT JOIN products d USING (origin_product_no)",
+            content_md5="md5(d.detail_content)",
         )
         self.con.unregister("merge_keys")
         return counts
 
-    def _merge_products(self, source: str) -> UpsertCounts:
+    def _merge_products(self, source: str, *, content_md5: str) -> UpsertCounts:
         """Make product rows from `source`, a FROM clause joining the listing `l` with detail
-        fields `d`, and merge them. Inside the caller's transaction."""
+        fields `d`, and merge them; `content_md5` is the seller HTML's md5 in `source`'s terms.
+        Inside the caller's transaction."""
         started = time.perf_counter()
         select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
         self.con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE staged_products AS SELECT {select} FROM {source}
+            CREATE OR REPLACE TEMP TABLE staged_products AS
+            SELECT {select}, {content_md5} AS {CONTENT_MD5_COLUMN} FROM {source}
             """  # noqa: S608
         )
-        counts = merge_products(self.con, "staged_products")
+        counts = merge_products(self.con, "staged_products", payload_hash_sql=payload_hash_sql(CONTENT_MD5_COLUMN))
         return UpsertCounts(counts.inserted, counts.updated, counts.unchanged, time.perf_counter() - started)
 
     # -- errors -------------------------------------------------------------------------------

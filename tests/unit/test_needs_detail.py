@@ -10,6 +10,7 @@ import pytest
 from content_assets.catalog_sync import products_needing_detail
 from resources.commerce_api import ListedProduct, ProductDetail
 from resources.store import CatalogStore, migrate
+from resources.store.upsert import PAYLOAD_HASH_SQL
 
 LISTED = ListedProduct(
     origin_product_no=1001, channel_product_no=2001, seller_management_code=None, name="상품",
@@ -31,10 +32,19 @@ def store() -> CatalogStore:
     return CatalogStore(con)
 
 
-def _detail(number: int) -> ProductDetail:
-    fields = {name: None for name in ProductDetail.__dataclass_fields__}
-    fields.update(origin_product_no=number, name="상품", image_urls=(), seller_tags=())
+def _detail(number: int, content: str = "") -> ProductDetail:
+    fields = {field.name: None for field in dataclasses.fields(ProductDetail) if field.init}
+    fields.update(origin_product_no=number, name="상품", image_urls=(), seller_tags=(), detail_content=content)
     return ProductDetail(**fields)
+
+
+def test_a_stored_detail_hashes_as_the_store_would_hash_its_row(store: CatalogStore) -> None:
+    # The sync hands the seller HTML's md5 over with the detail (hashed in Python as it
+    # arrives); the same row hashed by the store from the HTML itself must agree.
+    store.write_listing([_listed(8, "2026-11-20T10:00:00.000+09:00")])
+    store.apply_details([_detail(8, "<p>국산 햅쌀 10kg, 당일 도정 🌾</p>")])
+    stored, recomputed = store.con.execute(f"SELECT payload_hash, {PAYLOAD_HASH_SQL} FROM products").fetchone()
+    assert stored == recomputed
 
 
 def test_ledger_round_trip_skips_unchanged_and_fetches_changed_new_and_unparsable(store: CatalogStore) -> None:

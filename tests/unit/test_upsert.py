@@ -106,14 +106,65 @@ def test_the_payload_hash_tells_null_from_empty(con):
     assert len(hashes) == 2
 
 
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+# The row rows([1]) makes, as text, the seller HTML by its md5.
+_PINNED_FIELDS = ["2", "\0", "쌀 10kg", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품",
+                  "\0", "\0", "\0", "국산", "http://img/1.jpg", _md5("<p>맛있는 쌀</p>"), "\0", "\0"]
+
+
 def test_the_payload_hash_is_md5_of_the_columns_as_text(con):
     # Pinned so that a DuckDB upgrade or a rewrite of the upsert cannot change stored hashes
     # (a changed hash re-enqueues the whole catalog).
     upsert_products(con, rows([1]))
-    fields = ["2", "\0", "쌀 10kg", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품",
-              "\0", "\0", "\0", "국산", "http://img/1.jpg", "<p>맛있는 쌀</p>", "\0", "\0"]
-    expected = hashlib.md5("\x1f".join(fields).encode()).hexdigest()
-    assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == expected
+    assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == _md5("\x1f".join(_PINNED_FIELDS))
+
+
+def test_rows_carrying_the_html_md5_hash_the_same_and_skip_hashing_the_html(con):
+    hashed = rows([1]).append_column("detail_content_md5", pa.array([_md5("<p>맛있는 쌀</p>")]))
+    upsert_products(con, hashed)
+    assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == _md5("\x1f".join(_PINNED_FIELDS))
+    assert upsert_products(con, rows([1])).unchanged == 1
+    # The carried md5 is what counts: the HTML itself is not hashed again.
+    stale = rows([1]).append_column("detail_content_md5", pa.array([_md5("다른 HTML")]))
+    assert upsert_products(con, stale).updated == 1
+
+
+def test_the_upsert_restores_the_connections_settings(con):
+    con.execute("SET force_compression = 'uncompressed'")
+    upsert_products(con, rows([1, 2]))
+    settings = "SELECT current_setting('force_compression'), current_setting('preserve_insertion_order')"
+    assert con.execute(settings).fetchone() == ("uncompressed", True)
+
+
+def test_migration_5_rehashes_products_and_the_queue_items_that_ask_for_them(tmp_path):
+    from resources.store.schema import MIGRATIONS
+
+    connection = duckdb.connect(str(tmp_path / "old.duckdb"))
+    connection.execute("SET TimeZone = 'Asia/Seoul'")
+    connection.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)")
+    for version, ddl in MIGRATIONS[:4]:
+        connection.execute(ddl)
+        connection.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
+    # Rows as the version-4 upsert left them: the HTML hashed in full.
+    old_fields = [*_PINNED_FIELDS[:15], "<p>맛있는 쌀</p>", *_PINNED_FIELDS[16:]]
+    old_hash = _md5("\x1f".join(old_fields))
+    connection.register("incoming", rows([1, 2]))
+    connection.execute(f"INSERT INTO products SELECT *, '{old_hash}', now(), now() FROM incoming")  # one old hash for both: only 1 is checked
+    connection.execute(
+        "INSERT INTO refresh_queue VALUES (1, ?, 'new', 'done', 1, NULL, now(), now()),"
+        " (2, 'stale', 'changed', 'pending', 0, NULL, now(), now())",
+        [old_hash],
+    )
+    assert migrate(connection) == [5]
+    new_hash = _md5("\x1f".join(_PINNED_FIELDS))
+    assert connection.execute("SELECT payload_hash FROM products WHERE origin_product_no = 1").fetchone() == (new_hash,)
+    queue = dict(connection.execute("SELECT origin_product_no, payload_hash FROM refresh_queue").fetchall())
+    assert queue == {1: new_hash, 2: "stale"}
+    assert upsert_products(connection, rows([1, 2])).unchanged == 2
+    connection.close()
 
 
 def test_the_payload_hash_changes_when_any_column_changes(con):
