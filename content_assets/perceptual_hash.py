@@ -19,7 +19,6 @@ from PIL import Image
 # copy differs in 0-2 bits; distinct but plain product shots (flat backgrounds) came as close
 # as 6 in the emulated catalog, so 4 keeps them apart.
 DEFAULT_MAX_DISTANCE = 4
-_CHUNK = 512  # rows compared at once: 512 x N uint64 keeps memory small at 100k images
 
 
 def perceptual_hash(image: Image.Image) -> str:
@@ -52,18 +51,54 @@ class Repeat:
 
 def find_repeats(images: Sequence[HashedImage], max_distance: int = DEFAULT_MAX_DISTANCE) -> list[Repeat]:
     """Every pair of images of different products within `max_distance` bits, both directions,
-    ordered by product, file and distance. Vectorised: 10,000 images take well under a second."""
+    ordered by product, file and distance.
+
+    Pigeonhole search (multi-index hashing): split the 64 bits into max_distance + 1 blocks;
+    two hashes at most max_distance bits apart agree exactly on at least one block. So only
+    images sharing a block value are compared: about n log n work instead of all n^2 pairs
+    (5,400 images: 0.35 -> 0.02 s; 55,000 images, a 10,000-product catalog, would have taken 30 s).
+    """
     if len(images) < 2:
         return []
     hashes = np.array([int(image.phash, 16) for image in images], dtype=np.uint64)
     products = np.array([image.origin_product_no for image in images], dtype=np.int64)
+    first, second = _candidate_pairs(hashes, max_distance)
+    close = (np.bitwise_count(hashes[first] ^ hashes[second]) <= max_distance) & (products[first] != products[second])
+    # A pair agreeing on several blocks was found once per block.
+    pairs = np.unique(first[close] * len(images) + second[close])
+    first, second = pairs // len(images), pairs % len(images)
+    distances = np.bitwise_count(hashes[first] ^ hashes[second])
     repeats: list[Repeat] = []
-    for start in range(0, len(images), _CHUNK):
-        block = hashes[start : start + _CHUNK, None] ^ hashes[None, :]
-        distances = np.bitwise_count(block)
-        close = (distances <= max_distance) & (products[start : start + _CHUNK, None] != products[None, :])
-        for row, column in zip(*np.nonzero(close), strict=True):
-            repeats.append(Repeat(images[start + row], images[column], int(distances[row, column])))
+    for a, b, bits in zip(first.tolist(), second.tolist(), distances.tolist(), strict=True):
+        repeats.append(Repeat(images[a], images[b], bits))
+        repeats.append(Repeat(images[b], images[a], bits))
     repeats.sort(key=lambda r: (r.image.origin_product_no, r.image.variant, r.image.file, r.distance,
                                 r.other.origin_product_no, r.other.file))
     return repeats
+
+
+def _candidate_pairs(hashes: np.ndarray, max_distance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of hashes that agree on at least one of max_distance + 1 blocks of
+    bits, a pair once per block it agrees on: a superset of the pairs within max_distance bits."""
+    count = len(hashes)
+    blocks = min(max_distance + 1, 64)
+    edges = [round(64 * k / blocks) for k in range(blocks + 1)]
+    found: list[np.ndarray] = []
+    for low, high in zip(edges, edges[1:], strict=False):
+        keys = (hashes >> np.uint64(low)) & np.uint64((1 << (high - low)) - 1)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        # Images with equal keys sit next to each other: pair each with the ones `step` places on.
+        step = 1
+        while step < count:
+            same = np.flatnonzero(ordered[step:] == ordered[:-step])
+            if not len(same):
+                break
+            i, j = order[same], order[same + step]
+            found.append(np.stack([np.minimum(i, j), np.maximum(i, j)]))
+            step += 1
+    if not found:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    pairs = np.concatenate(found, axis=1)
+    return pairs[0], pairs[1]

@@ -4,6 +4,7 @@ video, perceptual hashes find re-encoded copies, and the image pool needs no `__
 from __future__ import annotations
 
 import io
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,27 @@ def test_repeats_pair_pictures_of_different_products_only():
         (1, "images/01.jpg", 2, "images/03.jpg", 1), (1, "images/02.jpg", 2, "images/03.jpg", 1),
         (2, "images/03.jpg", 1, "images/01.jpg", 1), (2, "images/03.jpg", 1, "images/02.jpg", 1),
     }
+
+
+def test_repeats_are_exactly_the_pairs_a_comparison_of_every_pair_finds():
+    # Clusters of near-identical hashes (a few bits flipped) among unrelated ones, many products.
+    rng = random.Random(5)
+    centres = [rng.getrandbits(64) for _ in range(25)]
+    images = []
+    for n in range(600):
+        bits = rng.choice(centres)
+        for _ in range(rng.randint(0, 6)):
+            bits ^= 1 << rng.randrange(64)
+        images.append(HashedImage(rng.randint(1, 40), "default", f"images/{n:03d}.jpg", f"{bits:016x}"))
+    for max_distance in (0, 2, 4, 7):
+        expected = {
+            (a.file, b.file, distance(a.phash, b.phash))
+            for a in images for b in images
+            if a.origin_product_no != b.origin_product_no and distance(a.phash, b.phash) <= max_distance
+        }
+        found = [(r.image.file, r.other.file, r.distance) for r in find_repeats(images, max_distance)]
+        assert len(found) == len(set(found)) and set(found) == expected
+        assert expected or max_distance == 0
 
 
 def test_the_emulator_serves_phone_photos_with_gps_and_some_sideways():
