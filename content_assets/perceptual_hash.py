@@ -56,7 +56,8 @@ def find_repeats(images: Sequence[HashedImage], max_distance: int = DEFAULT_MAX_
     Pigeonhole search (multi-index hashing): split the 64 bits into max_distance + 1 blocks;
     two hashes at most max_distance bits apart agree exactly on at least one block. So only
     images sharing a block value are compared: about n log n work instead of all n^2 pairs
-    (5,400 images: 0.35 -> 0.02 s; 55,000 images, a 10,000-product catalog, would have taken 30 s).
+    (random hashes, against comparing every pair: 5,400 images 0.2 -> 0.004 s; 55,000 images,
+    a 10,000-product catalog, 19 -> 0.12 s).
     """
     if len(images) < 2:
         return []
