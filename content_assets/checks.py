@@ -3,9 +3,13 @@ and an SLO summary table at the end of every sync and every package build.
 
 Each check reads what its asset recorded from the instance, so it sees exactly what the UI shows.
 Their numeric metadata (value, threshold, margin, baseline, change) is what the UI plots over time.
+
+An asset's checks run as one step (a multi-asset check per asset): every step costs a run tens of
+milliseconds of event bookkeeping, and they all read the same materialization, which the step
+reads once. Each check keeps its own key, result and description, and can be run on its own.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -50,17 +54,6 @@ def evaluate_slo(
                                metadata=result_metadata, description=description)
 
 
-def slo_check(slo: Slo) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=slo.asset, name=slo.name, description=slo.description)
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        recorded = latest_metrics(context.instance, slo.asset)
-        if recorded is None:
-            return _not_materialized(slo.asset)
-        return evaluate_slo(slo, recorded.metadata, provenance=_provenance(recorded, context))
-
-    return _check
-
-
 def evaluate_regression(
     metrics: Sequence[RegressionMetric],
     current: Mapping[str, Any],
@@ -96,20 +89,10 @@ def evaluate_regression(
                                metadata=metadata, description=description)
 
 
-def regression_check(asset: str, metrics: Sequence[RegressionMetric]) -> dg.AssetChecksDefinition:
+def _regression_description(metrics: Sequence[RegressionMetric]) -> str:
     keys = ", ".join(metric.key for metric in metrics)
-
-    @dg.asset_check(asset=asset, name="no_regression",
-                    description=f"{keys}: at most {BUDGETS.regression_tolerance:.0%} worse than the median of the "
-                                f"previous {BUDGETS.regression_history_runs} runs (WARN)")
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        recorded = latest_metrics(context.instance, asset)
-        if recorded is None:
-            return _not_materialized(asset)
-        history = earlier_runs_metrics(context.instance, asset, recorded.run_id, BUDGETS.regression_history_runs)
-        return evaluate_regression(metrics, recorded.metadata, [run.metadata for run in history])
-
-    return _check
+    return (f"{keys}: at most {BUDGETS.regression_tolerance:.0%} worse than the median of the "
+            f"previous {BUDGETS.regression_history_runs} runs (WARN)")
 
 
 def _trend(slo: Slo, current: float, earlier: Sequence[float]) -> str:
@@ -150,21 +133,70 @@ def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS) -> 
     return "\n".join(rows), met, missed
 
 
-def summary_check(asset: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name="slo_summary",
-                    description="Every SLO at a glance: value, threshold, pass or fail, trend against earlier runs")
-    def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        table, passed, failed = slo_summary(context.instance)
-        return dg.AssetCheckResult(
-            passed=failed == 0,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=f"{passed} SLO(s) met, {failed} missed",
-            metadata={"slo_summary": dg.MetadataValue.md(table), "slos_met": passed, "slos_missed": failed},
-        )
-
-    return _check
+SUMMARY_DESCRIPTION = "Every SLO at a glance: value, threshold, pass or fail, trend against earlier runs"
 
 
-SLO_CHECKS = [slo_check(slo) for slo in SLOS]
-REGRESSION_CHECKS = [regression_check(asset, metrics) for asset, metrics in REGRESSION_METRICS.items()]
-SUMMARY_CHECKS = [summary_check(asset) for asset in SUMMARY_ASSETS]
+def _summary_result(instance: dg.DagsterInstance) -> dg.AssetCheckResult:
+    table, passed, failed = slo_summary(instance)
+    return dg.AssetCheckResult(
+        passed=failed == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{passed} SLO(s) met, {failed} missed",
+        metadata={"slo_summary": dg.MetadataValue.md(table), "slos_met": passed, "slos_missed": failed},
+    )
+
+
+def _keyed(key: dg.AssetCheckKey, result: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    """The result, addressed to one check of a multi-asset check."""
+    return dg.AssetCheckResult(
+        asset_key=key.asset_key, check_name=key.name, passed=result.passed, severity=result.severity,
+        metadata=result.metadata, description=result.description,
+    )
+
+
+def metric_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The asset's SLO checks, its regression check and its summary check, whichever it has."""
+    specs = [dg.AssetCheckSpec(slo.name, asset=asset, description=slo.description) for slo in SLOS if slo.asset == asset]
+    if asset in REGRESSION_METRICS:
+        specs.append(dg.AssetCheckSpec("no_regression", asset=asset,
+                                       description=_regression_description(REGRESSION_METRICS[asset])))
+    if asset in SUMMARY_ASSETS:
+        specs.append(dg.AssetCheckSpec("slo_summary", asset=asset, description=SUMMARY_DESCRIPTION))
+    return specs
+
+
+def metric_checks(asset: str) -> dg.AssetChecksDefinition:
+    """One step for the asset's metric checks; it evaluates only the ones selected."""
+    specs = metric_check_specs(asset)
+    slos = {slo.name: slo for slo in SLOS if slo.asset == asset}
+    regression_metrics = REGRESSION_METRICS.get(asset, ())
+
+    @dg.multi_asset_check(name=f"{asset}_metric_checks", specs=specs, can_subset=True,
+                          description=f"The SLO, regression and summary checks of {asset}, in one step")
+    def _checks(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
+        selected = [spec.key for spec in specs if spec.key in context.selected_asset_check_keys]
+        # The SLO and regression checks judge the same materialization: read it once.
+        needs_metrics = any(key.name in slos or key.name == "no_regression" for key in selected)
+        recorded = latest_metrics(context.instance, asset) if needs_metrics else None
+        for key in selected:
+            if key.name == "slo_summary":
+                result = _summary_result(context.instance)
+            elif recorded is None:
+                result = _not_materialized(asset)
+            elif key.name == "no_regression":
+                history = earlier_runs_metrics(context.instance, asset, recorded.run_id,
+                                               BUDGETS.regression_history_runs)
+                result = evaluate_regression(regression_metrics, recorded.metadata, [run.metadata for run in history])
+            else:
+                result = evaluate_slo(slos[key.name], recorded.metadata, provenance=_provenance(recorded, context))
+            yield _keyed(key, result)
+
+    return _checks
+
+
+def _metric_assets() -> list[str]:
+    assets = [slo.asset for slo in SLOS] + list(REGRESSION_METRICS) + list(SUMMARY_ASSETS)
+    return list(dict.fromkeys(assets))
+
+
+METRIC_CHECKS = [metric_checks(asset) for asset in _metric_assets()]

@@ -2,6 +2,8 @@
 one fails with ERROR, its run stops there. Packages are built in runs of their own, so the
 refresh-queue sensor also holds them back while a products check's latest result is a failure."""
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from resources.store import DuckDBStore, refresh_queue
@@ -20,40 +22,53 @@ def _examples(rows: list[tuple]) -> dg.MetadataValue:
     return dg.MetadataValue.json([list(map(str, row)) for row in rows[:EXAMPLES]])
 
 
-@dg.asset_check(asset="products", blocking=True, pool=POOL,
-                description="origin_product_no is unique in products")
-def products_origin_product_no_unique(store: DuckDBStore) -> dg.AssetCheckResult:
-    with store.connect() as catalog:
-        duplicates = catalog.con.execute(
-            "SELECT origin_product_no, count(*) FROM products GROUP BY ALL HAVING count(*) > 1 ORDER BY 1"
-        ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not duplicates,
-        metadata={"duplicated_numbers": len(duplicates), "examples": _examples(duplicates)},
-    )
+PRODUCTS_UNIQUE = dg.AssetCheckSpec("products_origin_product_no_unique", asset="products", blocking=True,
+                                    description="origin_product_no is unique in products")
+PRODUCTS_VALID = dg.AssetCheckSpec(
+    "products_name_and_price_valid", asset="products", blocking=True,
+    description=f"Every live product has a name and a sale price in 1..{MAX_SALE_PRICE:,}",
+)
 
 
-@dg.asset_check(asset="products", blocking=True, pool=POOL,
-                description=f"Every live product has a name and a sale price in 1..{MAX_SALE_PRICE:,}")
-def products_name_and_price_valid(store: DuckDBStore) -> dg.AssetCheckResult:
+@dg.multi_asset_check(specs=[PRODUCTS_UNIQUE, PRODUCTS_VALID], can_subset=True, pool=POOL,
+                      description="The blocking data checks on products, in one step and one connection")
+def products_data_checks(
+    context: dg.AssetCheckExecutionContext, store: DuckDBStore
+) -> Iterator[dg.AssetCheckResult]:
+    selected = context.selected_asset_check_keys
+    results: list[dg.AssetCheckResult] = []
     with store.connect() as catalog:
-        invalid = catalog.con.execute(
-            """
-            SELECT origin_product_no,
-                   CASE WHEN name IS NULL OR trim(name) = '' THEN 'no name'
-                        WHEN sale_price IS NULL THEN 'no price'
-                        ELSE 'price out of bounds' END AS problem
-            FROM products
-            WHERE status_type <> 'DELETE'
-              AND (name IS NULL OR trim(name) = '' OR sale_price IS NULL OR sale_price NOT BETWEEN 1 AND ?)
-            ORDER BY origin_product_no
-            """,
-            [MAX_SALE_PRICE],
-        ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not invalid,
-        metadata={"invalid_products": len(invalid), "examples": _examples(invalid)},
-    )
+        if PRODUCTS_UNIQUE.key in selected:
+            duplicates = catalog.con.execute(
+                "SELECT origin_product_no, count(*) FROM products GROUP BY ALL HAVING count(*) > 1 ORDER BY 1"
+            ).fetchall()
+            results.append(dg.AssetCheckResult(
+                asset_key=PRODUCTS_UNIQUE.asset_key, check_name=PRODUCTS_UNIQUE.name,
+                passed=not duplicates,
+                metadata={"duplicated_numbers": len(duplicates), "examples": _examples(duplicates)},
+            ))
+        if PRODUCTS_VALID.key in selected:
+            invalid = catalog.con.execute(
+                """
+                SELECT origin_product_no,
+                       CASE WHEN name IS NULL OR trim(name) = '' THEN 'no name'
+                            WHEN sale_price IS NULL THEN 'no price'
+                            ELSE 'price out of bounds' END AS problem
+                FROM products
+                WHERE status_type <> 'DELETE'
+                  AND (name IS NULL OR trim(name) = '' OR sale_price IS NULL OR sale_price NOT BETWEEN 1 AND ?)
+                ORDER BY origin_product_no
+                """,
+                [MAX_SALE_PRICE],
+            ).fetchall()
+            results.append(dg.AssetCheckResult(
+                asset_key=PRODUCTS_VALID.asset_key, check_name=PRODUCTS_VALID.name,
+                passed=not invalid,
+                metadata={"invalid_products": len(invalid), "examples": _examples(invalid)},
+            ))
+    # Reported once the connection is closed; a failed one (ERROR) fails the step after both are
+    # reported, and that stops what depends on products.
+    yield from results
 
 
 @dg.asset_check(asset="refresh_queue", blocking=True, pool=POOL,
@@ -103,11 +118,10 @@ def content_packages_queue_items_finished(
 
 # While one of these last failed, no package is built from the products it judged. (A stuck queue
 # item is not one of them: the package run is what takes it again once its lease runs out.)
-PACKAGE_GATE_CHECKS = [products_origin_product_no_unique, products_name_and_price_valid]
+PACKAGE_GATE_CHECKS = [products_data_checks]
 
 DATA_CHECKS = [
-    products_origin_product_no_unique,
-    products_name_and_price_valid,
+    products_data_checks,
     refresh_queue_no_stuck_items,
     content_packages_queue_items_finished,
 ]

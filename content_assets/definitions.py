@@ -11,7 +11,7 @@ from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
 from resources.package_writer import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
 
-from .checks import REGRESSION_CHECKS, SLO_CHECKS, SUMMARY_CHECKS
+from .checks import METRIC_CHECKS
 from .data_checks import DATA_CHECKS
 from .jobs import JOBS
 from .package_assets import content_packages
@@ -38,7 +38,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 
 ALL_ASSETS = [catalog_sync, refresh_queue_asset, content_packages]
-ALL_CHECKS = [*DATA_CHECKS, *SLO_CHECKS, *REGRESSION_CHECKS, *SUMMARY_CHECKS]
+ALL_CHECKS = [*DATA_CHECKS, *METRIC_CHECKS]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -11,7 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from content_assets.checks import REGRESSION_CHECKS, SLO_CHECKS, SUMMARY_CHECKS, evaluate_slo
+from content_assets.checks import METRIC_CHECKS, evaluate_slo
+from content_assets.definitions import defs
 from content_assets.metric_history import earlier_runs_metrics
 from content_assets.slo import SLOS
 
@@ -26,13 +27,18 @@ def stand_in(asset: str, metadata: Mapping[str, Any], **asset_args: Any) -> dg.A
     return _asset
 
 
-def checks_of(asset: str, checks: Sequence[dg.AssetChecksDefinition]) -> list[dg.AssetChecksDefinition]:
-    return [check for check in checks if any(key.asset_key.to_user_string() == asset for key in check.check_keys)]
+def checks_of(asset: str) -> list[dg.AssetChecksDefinition]:
+    return [check for check in METRIC_CHECKS if any(key.asset_key.to_user_string() == asset for key in check.check_keys)]
 
 
 def run_checks(instance: dg.DagsterInstance, asset: str, metadata: Mapping[str, Any],
-               checks: Sequence[dg.AssetChecksDefinition]) -> dict[str, dg.AssetCheckEvaluation]:
-    result = dg.materialize([stand_in(asset, metadata), *checks_of(asset, checks)], instance=instance)
+               only: Sequence[str] = ()) -> dict[str, dg.AssetCheckEvaluation]:
+    """Materialize a stand-in for the asset and run its metric checks (all of them, or only those named)."""
+    selection = None
+    if only:
+        selection = dg.AssetSelection.assets(asset).without_checks() | dg.AssetSelection.checks(
+            *(dg.AssetCheckKey(dg.AssetKey(asset), name) for name in only))
+    result = dg.materialize([stand_in(asset, metadata), *checks_of(asset)], instance=instance, selection=selection)
     return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
 
 
@@ -54,7 +60,7 @@ def test_slo_checks_fail_over_budget_and_carry_value_threshold_and_margin(instan
         "detail_fetch_p95_ms": 620.0,
         "api_requests_total": {"detail": {"200": 95, "429": 3}, "search": {"200": 2}},
         "api_429_total": 3,
-    }, SLO_CHECKS)
+    })
 
     p95, refused = evaluations["slo_detail_fetch_p95"], evaluations["slo_api_429_ratio"]
     assert not p95.passed and p95.severity == dg.AssetCheckSeverity.ERROR
@@ -67,9 +73,9 @@ def test_slo_checks_fail_over_budget_and_carry_value_threshold_and_margin(instan
 def test_slo_checks_pass_within_budget(instance):
     evaluations = run_checks(instance, "product_details", {
         "detail_fetch_p95_ms": 180.0, "api_requests_total": {"detail": {"200": 1000}}, "api_429_total": 0,
-    }, SLO_CHECKS)
+    })
 
-    assert all(evaluation.passed for evaluation in evaluations.values())
+    assert all(evaluation.passed for name, evaluation in evaluations.items() if name.startswith("slo_"))
     assert values(evaluations["slo_detail_fetch_p95"])["margin"] == 320.0
 
 
@@ -114,7 +120,7 @@ def test_nothing_measured_passes_without_a_value():
 def test_more_than_15_percent_worse_than_the_median_of_earlier_runs_warns(instance):
     record_history(instance, "product_details", [{"detail_fetch_p95_ms": ms} for ms in [90, 100, 100, 110, 100]])
 
-    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 120.0}, REGRESSION_CHECKS)["no_regression"]
+    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 120.0})["no_regression"]
 
     assert not evaluation.passed
     assert evaluation.severity == dg.AssetCheckSeverity.WARN
@@ -126,13 +132,13 @@ def test_more_than_15_percent_worse_than_the_median_of_earlier_runs_warns(instan
 
 def test_within_15_percent_of_the_baseline_passes(instance):
     record_history(instance, "product_details", [{"detail_fetch_p95_ms": 100.0}] * 3)
-    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 114.0}, REGRESSION_CHECKS)["no_regression"]
+    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 114.0})["no_regression"]
     assert evaluation.passed
 
 
 def test_the_baseline_is_the_last_10_runs_only(instance):
     record_history(instance, "product_details", [{"detail_fetch_p95_ms": 1000.0}] * 5 + [{"detail_fetch_p95_ms": 100.0}] * 10)
-    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 130.0}, REGRESSION_CHECKS)["no_regression"]
+    evaluation = run_checks(instance, "product_details", {"detail_fetch_p95_ms": 130.0})["no_regression"]
     assert values(evaluation)["detail_fetch_p95_ms_baseline"] == 100.0
     assert values(evaluation)["history_runs"] == 10
     assert not evaluation.passed
@@ -140,8 +146,8 @@ def test_the_baseline_is_the_last_10_runs_only(instance):
 
 def test_upsert_time_of_a_small_write_is_not_compared(instance):
     record_history(instance, "products", [{"upsert_seconds_per_10k_rows": 5.0, "rows_written": 5000}] * 3)
-    evaluation = run_checks(instance, "products", {"upsert_seconds_per_10k_rows": 900.0, "rows_written": 4},
-                            REGRESSION_CHECKS)["no_regression"]
+    evaluation = run_checks(instance, "products",
+                            {"upsert_seconds_per_10k_rows": 900.0, "rows_written": 4})["no_regression"]
     assert evaluation.passed
     assert "upsert_seconds_per_10k_rows_current" not in values(evaluation)
 
@@ -151,16 +157,16 @@ def test_falling_sync_efficiency_is_a_regression_rising_is_not(instance):
                                            "rows_written": 5000}] * 3)
 
     worse = run_checks(instance, "products", {"sync_efficiency": 0.7, "upsert_seconds_per_10k_rows": 5.0,
-                                              "rows_written": 5000}, REGRESSION_CHECKS)["no_regression"]
+                                              "rows_written": 5000})["no_regression"]
     better = run_checks(instance, "products", {"sync_efficiency": 0.99, "upsert_seconds_per_10k_rows": 5.0,
-                                               "rows_written": 5000}, REGRESSION_CHECKS)["no_regression"]
+                                               "rows_written": 5000})["no_regression"]
 
     assert not worse.passed and "sync_efficiency" in worse.description
     assert better.passed
 
 
 def test_a_first_run_has_nothing_to_regress_from(instance):
-    evaluation = run_checks(instance, "content_packages", {"package_build_p95_seconds": 2.0}, REGRESSION_CHECKS)["no_regression"]
+    evaluation = run_checks(instance, "content_packages", {"package_build_p95_seconds": 2.0})["no_regression"]
     assert evaluation.passed
     assert values(evaluation)["history_runs"] == 0
 
@@ -193,7 +199,7 @@ def test_the_slo_summary_is_a_markdown_table_of_value_threshold_status_and_trend
     dg.materialize([stand_in("product_details", {"detail_fetch_p95_ms": 150.0, "api_429_total": 0,
                                                   "api_requests_total": {"detail": {"200": 100}}})], instance=instance)
 
-    evaluation = run_checks(instance, "refresh_queue", {}, SUMMARY_CHECKS)["slo_summary"]
+    evaluation = run_checks(instance, "refresh_queue", {})["slo_summary"]
 
     table = values(evaluation)["slo_summary"]
     lines = table.splitlines()
@@ -211,8 +217,76 @@ def test_the_summary_shows_the_newest_run_that_measured_each_slo(instance):
     # The newest package run built nothing, so it measured nothing.
     dg.materialize([stand_in("content_packages", {"package_build_p95_seconds": None})], instance=instance)
 
-    evaluation = run_checks(instance, "content_packages", {"package_build_p95_seconds": None}, SUMMARY_CHECKS)
+    evaluation = run_checks(instance, "content_packages", {"package_build_p95_seconds": None})
 
     row = next(line for line in values(evaluation["slo_summary"])["slo_summary"].splitlines()
                if line.startswith("| Package build"))
     assert "| 4 s | 3 s | **FAIL** | worse (+100% vs median of 1) |" in row
+
+
+# -- the steps that run them -------------------------------------------------------------------------
+
+# Every check each job ran when each check was a step of its own: merging them into a step per
+# asset (and one for the products data checks) must keep every key, so the UI's history, the
+# sensors' gate and these tests go on reading the same checks.
+JOB_CHECK_KEYS = {
+    "sync_catalog": {
+        ("product_details", "no_regression"),
+        ("product_details", "slo_api_429_ratio"),
+        ("product_details", "slo_detail_fetch_p95"),
+        ("products", "no_regression"),
+        ("products", "products_name_and_price_valid"),
+        ("products", "products_origin_product_no_unique"),
+        ("products", "slo_sync_wall_time"),
+        ("products", "slo_upsert_10k_rows"),
+        ("refresh_queue", "refresh_queue_no_stuck_items"),
+        ("refresh_queue", "slo_summary"),
+    },
+    "build_packages": {
+        ("content_packages", "content_packages_queue_items_finished"),
+        ("content_packages", "no_regression"),
+        ("content_packages", "slo_package_build_p95"),
+        ("content_packages", "slo_summary"),
+    },
+}
+# Was 10 and 4, a step per check.
+JOB_CHECK_STEPS = {"sync_catalog": 5, "build_packages": 2}
+
+
+def test_each_job_checks_the_same_keys_in_fewer_steps():
+    for name, expected in JOB_CHECK_KEYS.items():
+        job = defs.resolve_job_def(name)
+        graph = job.asset_layer.asset_graph
+        keys = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
+        assert keys == expected, name
+        ops = {node.name for node in job.graph.nodes}
+        check_steps = [d.node_def.name for d in graph.assets_defs if d.check_keys and not d.keys]
+        assert set(check_steps) <= ops
+        assert len(check_steps) == JOB_CHECK_STEPS[name], (name, check_steps)
+
+
+def test_an_asset_s_metric_checks_run_in_one_step(instance):
+    result = dg.materialize([stand_in("products", {"sync_total_seconds": 10.0, "rate_limit_floor_seconds": 8.0}),
+                             *checks_of("products")], instance=instance)
+
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} == {"slo_sync_wall_time", "slo_upsert_10k_rows", "no_regression"}
+    assert [step.step_key for step in result.get_step_success_events()] == ["products", "products_metric_checks"]
+
+
+def test_a_check_selected_on_its_own_runs_and_reports_alone(instance):
+    dg.materialize([stand_in("product_details", {"detail_fetch_p95_ms": 900.0, "api_429_total": 0,
+                                                  "api_requests_total": {"detail": {"200": 10}}})], instance=instance)
+    key = dg.AssetCheckKey(dg.AssetKey("product_details"), "slo_api_429_ratio")
+
+    # The check alone, on the materialization already recorded, as the UI's "Execute" launches it.
+    result = dg.materialize([stand_in("product_details", {}), *checks_of("product_details")], instance=instance,
+                            selection=dg.AssetSelection.checks(key))
+
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert (evaluation.asset_key, evaluation.check_name) == (key.asset_key, key.name)
+    assert evaluation.passed and values(evaluation)["value"] == 0.0
+    assert not result.get_asset_materialization_events()
+    # Along with its asset, through run_checks' selection: still only the one selected.
+    assert set(run_checks(instance, "product_details", {"detail_fetch_p95_ms": 900.0},
+                          only=["slo_detail_fetch_p95"])) == {"slo_detail_fetch_p95"}

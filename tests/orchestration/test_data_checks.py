@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from content_assets.data_checks import (
     DATA_CHECKS,
+    PRODUCTS_UNIQUE,
+    PRODUCTS_VALID,
     content_packages_queue_items_finished,
-    products_name_and_price_valid,
-    products_origin_product_no_unique,
+    products_data_checks,
     refresh_queue_no_stuck_items,
 )
 from resources.store import refresh_queue
@@ -18,9 +20,9 @@ from tests.orchestration.conftest import CraftedStore
 
 
 def run(instance: dg.DagsterInstance, store: CraftedStore, *definitions: Any,
-        raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
+        raise_on_error: bool = True, selection: Any = None) -> dg.ExecuteInProcessResult:
     return dg.materialize(list(definitions), instance=instance, resources={"store": store.resource},
-                          raise_on_error=raise_on_error)
+                          raise_on_error=raise_on_error, selection=selection)
 
 
 def stand_in(asset: str, deps: tuple[str, ...] = ()) -> dg.AssetsDefinition:
@@ -35,6 +37,13 @@ def evaluation(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEva
     return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)
 
 
+def _repeat_product(store: CraftedStore, origin_product_no: int) -> None:
+    # The table's primary key makes a repeat impossible today; a view stands in for a schema without one.
+    store.execute("ALTER TABLE products RENAME TO products_table")
+    store.execute("CREATE VIEW products AS SELECT * FROM products_table UNION ALL "
+                  f"SELECT * FROM products_table WHERE origin_product_no = {origin_product_no}")
+
+
 def test_products_without_a_name_or_with_a_price_out_of_bounds_fail(instance, store: CraftedStore):
     store.add_products(1, 100)
     store.add_products(101, 1)
@@ -44,7 +53,7 @@ def test_products_without_a_name_or_with_a_price_out_of_bounds_fail(instance, st
     store.add_products(104, 1, sale_price=None)
     store.add_products(105, 1, sale_price=None, status="DELETE")  # deleted: no longer judged
 
-    result = run(instance, store, stand_in("products"), products_name_and_price_valid, raise_on_error=False)
+    result = run(instance, store, stand_in("products"), products_data_checks, raise_on_error=False)
 
     check = evaluation(result, "products_name_and_price_valid")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
@@ -55,20 +64,17 @@ def test_products_without_a_name_or_with_a_price_out_of_bounds_fail(instance, st
 def test_valid_products_pass(instance, store: CraftedStore):
     store.add_products(1, 100)
     store.add_products(101, 1, sale_price=999_999_990)
-    result = run(instance, store, stand_in("products"), products_name_and_price_valid)
+    result = run(instance, store, stand_in("products"), products_data_checks)
     assert evaluation(result, "products_name_and_price_valid").passed
 
 
 def test_a_repeated_origin_product_no_fails(instance, store: CraftedStore):
     store.add_products(1, 10)
-    result = run(instance, store, stand_in("products"), products_origin_product_no_unique)
+    result = run(instance, store, stand_in("products"), products_data_checks)
     assert evaluation(result, "products_origin_product_no_unique").passed
 
-    # The table's primary key makes a repeat impossible today; a view stands in for a schema without one.
-    store.execute("ALTER TABLE products RENAME TO products_table")
-    store.execute("CREATE VIEW products AS SELECT * FROM products_table UNION ALL "
-                  "SELECT * FROM products_table WHERE origin_product_no = 7")
-    result = run(instance, store, stand_in("products"), products_origin_product_no_unique, raise_on_error=False)
+    _repeat_product(store, 7)
+    result = run(instance, store, stand_in("products"), products_data_checks, raise_on_error=False)
 
     check = evaluation(result, "products_origin_product_no_unique")
     assert not check.passed
@@ -89,9 +95,14 @@ def test_a_queue_item_in_progress_past_its_lease_is_stuck(instance, store: Craft
     assert check.metadata["stuck_items"].value == 2
 
 
-def test_a_failing_blocking_check_stops_the_sync_before_the_queue_and_packages(instance, store: CraftedStore):
+@pytest.mark.parametrize("failing", ["products_name_and_price_valid", "products_origin_product_no_unique"])
+def test_a_failing_blocking_check_stops_the_sync_before_the_queue_and_packages(instance, store: CraftedStore,
+                                                                               failing: str):
     store.add_products(1, 5)
-    store.add_products(6, 1, sale_price=-5)
+    if failing == "products_name_and_price_valid":
+        store.add_products(6, 1, sale_price=-5)
+    else:
+        _repeat_product(store, 3)
     downstream = stand_in("refresh_queue", deps=("products",))
     packages = stand_in("content_packages", deps=("refresh_queue",))
 
@@ -100,6 +111,27 @@ def test_a_failing_blocking_check_stops_the_sync_before_the_queue_and_packages(i
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"products"}
     assert not result.success
+    # Both products checks share a step; the one that held is still reported as passing.
+    passed = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert passed == {"products_name_and_price_valid": failing != "products_name_and_price_valid",
+                      "products_origin_product_no_unique": failing != "products_origin_product_no_unique"}
+
+
+def test_a_products_check_selected_on_its_own_runs_and_reports_alone(instance, store: CraftedStore):
+    store.add_products(1, 5)
+    _repeat_product(store, 3)  # would fail the uniqueness check, were it run
+
+    result = run(instance, store, stand_in("products"), products_data_checks,
+                 selection=dg.AssetSelection.checks(PRODUCTS_VALID.key))
+
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == PRODUCTS_VALID.name and check.passed
+    assert result.success
+
+    alone = run(instance, store, stand_in("products"), products_data_checks, raise_on_error=False,
+                selection=dg.AssetSelection.checks(PRODUCTS_UNIQUE.key))
+    (check,) = alone.get_asset_check_evaluations()
+    assert check.check_name == PRODUCTS_UNIQUE.name and not check.passed
 
 
 def _packages_asset(finish: bool) -> dg.AssetsDefinition:

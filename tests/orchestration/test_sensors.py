@@ -13,7 +13,7 @@ import dagster as dg
 import pytest
 
 from content_assets import packaging
-from content_assets.data_checks import products_name_and_price_valid
+from content_assets.data_checks import products_data_checks
 from content_assets.sensors import (
     current_package_version,
     refresh_queue_sensor,
@@ -109,7 +109,7 @@ def test_no_packages_are_built_while_a_products_data_check_is_failing(instance, 
     store.add_products(1, 10)
     store.enqueue(1, 10)
     store.execute("UPDATE products SET sale_price = 0 WHERE origin_product_no = 3")
-    judge = [stand_in_products(), products_name_and_price_valid]
+    judge = [stand_in_products(), products_data_checks]
     dg.materialize(judge, instance=instance, resources={"store": store.resource}, raise_on_error=False)
 
     for sensor in (refresh_queue_sensor, template_change_sensor):
