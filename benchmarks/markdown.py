@@ -138,9 +138,9 @@ def _upsert(report: Mapping[str, Any]) -> list[str]:
         ["row by row, per row", fmt(section.get("row_by_row_seconds_per_row"), "s")],
         ["row size (Arrow)", fmt(section.get("row_bytes_in_arrow"), "bytes")],
     ])
-    lines += [f"Rows are synthetic, shaped like the emulator's products, and carry the seller HTML's md5 as a "
-              f"sync hands them over (it hashes each detail as it arrives); the 'hashing the HTML' row is the same "
-              f"upserts without it. {section.get('batch_vs_row_note', '')}.", ""]
+    lines += [f"Rows are synthetic, shaped like the emulator's products, and carry the md5 of their detail text "
+              f"columns as a sync hands them over (it hashes them as it builds each row from its detail); the "
+              f"'hashing the HTML' row is the same upserts without it. {section.get('batch_vs_row_note', '')}.", ""]
     matrix = (report.get("matrix") or {}).get("upsert")
     if matrix:
         lines += ["### Commit strategies (10k rows)", ""]

@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from resources.store import PRODUCT_COLUMNS, migrate, upsert_products
-from resources.store.upsert import CONTENT_MD5_COLUMN
+from resources.store.upsert import DETAIL_TEXT_MD5_COLUMN, detail_text_md5_sql
 
 _SYNTHETIC_PRODUCTS_SQL = """
 SELECT
@@ -57,22 +57,22 @@ _PARAGRAPH = "<p>신선한 재료로 정성껏 만든 상품입니다. 선물용
 _PARAGRAPHS = [_PARAGRAPH * count for count in range(6, 14)]
 
 
-def synthetic_products(rows: int, *, start: int = 0, price_bump: int = 0, content_md5: bool = True) -> pa.Table:
-    """`rows` product rows with PRODUCT_COLUMNS, and the seller HTML's md5 unless `content_md5`
-    is false; `price_bump` changes every row's price."""
+def synthetic_products(rows: int, *, start: int = 0, price_bump: int = 0, text_md5: bool = True) -> pa.Table:
+    """`rows` product rows with PRODUCT_COLUMNS, and the md5 of their detail text columns unless
+    `text_md5` is false; `price_bump` changes every row's price."""
     sql = _SYNTHETIC_PRODUCTS_SQL.format(start=start, stop=start + rows, price_bump=price_bump)
-    if content_md5:
-        sql = f"SELECT *, md5(detail_content) AS {CONTENT_MD5_COLUMN} FROM ({sql})"
+    if text_md5:
+        sql = f"SELECT *, {detail_text_md5_sql()} AS {DETAIL_TEXT_MD5_COLUMN} FROM ({sql})"
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
         table = con.sql(sql, params={"paragraphs": _PARAGRAPHS}).to_arrow_table()
-    expected = (*PRODUCT_COLUMNS, CONTENT_MD5_COLUMN) if content_md5 else PRODUCT_COLUMNS
+    expected = (*PRODUCT_COLUMNS, DETAIL_TEXT_MD5_COLUMN) if text_md5 else PRODUCT_COLUMNS
     assert tuple(table.column_names) == expected, "synthetic rows drifted from PRODUCT_COLUMNS"
     return table
 
 
-def _without_content_md5(table: pa.Table) -> pa.Table:
-    return table.drop_columns([CONTENT_MD5_COLUMN])
+def _without_text_md5(table: pa.Table) -> pa.Table:
+    return table.drop_columns([DETAIL_TEXT_MD5_COLUMN])
 
 
 def _with_changes(table: pa.Table, every: int) -> pa.Table:
@@ -178,7 +178,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         figures["rows_10k_seconds"] = round(statistics.median(samples), 4)
         figures["rows_10k_samples_seconds"] = [round(s, 4) for s in samples]
         figures["rows_10k_seconds_hashing_html"] = round(
-            statistics.median(_fresh_upserts(databases, _without_content_md5(small), repeats)), 4
+            statistics.median(_fresh_upserts(databases, _without_text_md5(small), repeats)), 4
         )
 
         row_by_row = _commit_strategy(databases, small, 1, sample_rows=row_by_row_sample)
@@ -202,7 +202,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             figures["noop_1m_seconds"] = round(seconds, 3)
             con_hashing = databases.fresh()
             try:
-                _, seconds = _timed(lambda: upsert_products(con_hashing, _without_content_md5(large)))
+                _, seconds = _timed(lambda: upsert_products(con_hashing, _without_text_md5(large)))
                 figures["rows_1m_seconds_hashing_html"] = round(seconds, 3)
             finally:
                 con_hashing.close()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 STOREFARM = "STOREFARM"
@@ -100,13 +99,6 @@ class ProductDetail:
     page_title: str | None
     meta_description: str | None
     channel_product_name: str | None
-    # md5 (hex) of detail_content's UTF-8 bytes, the seller HTML's part of the product's payload
-    # hash: hashed here, as the detail arrives, the store does not hash ~1.5 KB a row again.
-    detail_content_md5: str = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        digest = hashlib.md5(self.detail_content.encode(), usedforsecurity=False).hexdigest()
-        object.__setattr__(self, "detail_content_md5", digest)
 
     @classmethod
     def from_payload(cls, origin_product_no: int, payload: Any) -> ProductDetail:

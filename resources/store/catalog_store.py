@@ -15,7 +15,14 @@ import pyarrow as pa
 
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
-from .upsert import CONTENT_MD5_COLUMN, PRODUCT_COLUMNS, UpsertCounts, merge_products, payload_hash_sql
+from .upsert import (
+    DETAIL_TEXT_MD5_COLUMN,
+    PRODUCT_COLUMNS,
+    UpsertCounts,
+    detail_text_md5,
+    merge_products,
+    payload_hash_sql,
+)
 
 DELETED = "DELETE"
 
@@ -59,7 +66,6 @@ _DETAIL_SCHEMA = pa.schema(
         ("page_title", pa.string()),
         ("meta_description", pa.string()),
         ("channel_product_name", pa.string()),
-        ("detail_content_md5", pa.string()),
     ]
 )
 
@@ -172,11 +178,14 @@ class CatalogStore:
         """Store a chunk of fetched details and upsert their products, in one transaction."""
         if not details:
             return UpsertCounts()
-        # ProductDetail fields are the detail schema, column for column.
-        chunk = pa.Table.from_pylist(
-            [vars(d) for d in details],
-            schema=_DETAIL_SCHEMA,
-        )
+        # ProductDetail fields are the detail schema, column for column. The detail's text columns
+        # are hashed here, in Python, as the product row takes them from the detail (name and
+        # image_urls: the detail always has them), not again inside the write.
+        chunk = pa.Table.from_pylist([vars(d) for d in details], schema=_DETAIL_SCHEMA)
+        chunk = chunk.append_column(DETAIL_TEXT_MD5_COLUMN, pa.array([
+            detail_text_md5(d.name, d.model_name, d.image_urls, d.detail_content, d.page_title, d.meta_description)
+            for d in details
+        ], pa.string()))
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -190,7 +199,8 @@ class CatalogStore:
                 """
             )
             counts = self._merge_products(
-                "product_list l JOIN detail_chunk d USING (origin_product_no)", content_md5="d.detail_content_md5"
+                "product_list l JOIN detail_chunk d USING (origin_product_no)",
+                detail_text_md5=f"d.{DETAIL_TEXT_MD5_COLUMN}",
             )
             con.unregister("detail_chunk")
             con.execute("COMMIT")
@@ -206,24 +216,25 @@ class CatalogStore:
         counts = self._merge_products(
             "product_list l JOIN (SELECT DISTINCT origin_product_no FROM merge_keys) k USING (origin_product_no) "
             "LEFT JOIN products d USING (origin_product_no)",
-            content_md5="md5(d.detail_content)",
+            detail_text_md5=None,
         )
         self.con.unregister("merge_keys")
         return counts
 
-    def _merge_products(self, source: str, *, content_md5: str) -> UpsertCounts:
+    def _merge_products(self, source: str, *, detail_text_md5: str | None) -> UpsertCounts:
         """Make product rows from `source`, a FROM clause joining the listing `l` with detail
-        fields `d`, and merge them; `content_md5` is the seller HTML's md5 in `source`'s terms.
-        Inside the caller's transaction."""
+        fields `d`, and merge them. `detail_text_md5` is the expression in `source` for the md5
+        of the row's DETAIL_TEXT_COLUMNS, or None to hash them from the row. Inside the caller's
+        transaction."""
         started = time.perf_counter()
         select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
-        self.con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE staged_products AS
-            SELECT {select}, {content_md5} AS {CONTENT_MD5_COLUMN} FROM {source}
-            """  # noqa: S608
+        if detail_text_md5 is not None:
+            select += f", {detail_text_md5} AS {DETAIL_TEXT_MD5_COLUMN}"
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE staged_products AS SELECT {select} FROM {source}")  # noqa: S608
+        counts = merge_products(
+            self.con, "staged_products",
+            payload_hash_sql=payload_hash_sql(DETAIL_TEXT_MD5_COLUMN if detail_text_md5 is not None else None),
         )
-        counts = merge_products(self.con, "staged_products", payload_hash_sql=payload_hash_sql(CONTENT_MD5_COLUMN))
         return UpsertCounts(counts.inserted, counts.updated, counts.unchanged, time.perf_counter() - started)
 
     # -- errors -------------------------------------------------------------------------------

@@ -184,22 +184,28 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     ),
     (
         5,
-        # The payload hash takes the seller HTML by its md5 (hashed as a detail arrives, not again
-        # in the write): every stored hash is recomputed, and a queue item asking for a product's
-        # current version is pointed at its new hash, so nothing is enqueued again.
+        # The payload hash takes the detail's text columns (name, model name, image URLs, seller
+        # HTML, page title, meta description) by one md5 of their own, which a sync computes as it
+        # builds the row, not again in the write: every stored hash is recomputed, and a queue item
+        # asking for a product's current version is pointed at its new hash, so nothing is
+        # enqueued again.
         """
         CREATE TEMP TABLE rehashed_products AS
         SELECT origin_product_no, payload_hash AS old_hash,
                md5(concat_ws(chr(31),
                    coalesce(channel_product_no::VARCHAR, chr(0)), coalesce(seller_management_code::VARCHAR, chr(0)),
-                   coalesce(name::VARCHAR, chr(0)), coalesce(status_type::VARCHAR, chr(0)),
-                   coalesce(sale_price::VARCHAR, chr(0)), coalesce(discounted_price::VARCHAR, chr(0)),
-                   coalesce(stock_quantity::VARCHAR, chr(0)), coalesce(representative_image_url::VARCHAR, chr(0)),
+                   coalesce(status_type::VARCHAR, chr(0)), coalesce(sale_price::VARCHAR, chr(0)),
+                   coalesce(discounted_price::VARCHAR, chr(0)), coalesce(stock_quantity::VARCHAR, chr(0)),
+                   coalesce(representative_image_url::VARCHAR, chr(0)),
                    coalesce(epoch_us(modified_date)::VARCHAR, chr(0)), coalesce(category::VARCHAR, chr(0)),
                    coalesce(brand_name::VARCHAR, chr(0)), coalesce(manufacturer_name::VARCHAR, chr(0)),
-                   coalesce(model_name::VARCHAR, chr(0)), coalesce(array_to_string(seller_tags, chr(30)), chr(0)),
-                   coalesce(array_to_string(image_urls, chr(30)), chr(0)), coalesce(md5(detail_content), chr(0)),
-                   coalesce(page_title::VARCHAR, chr(0)), coalesce(meta_description::VARCHAR, chr(0))
+                   coalesce(array_to_string(seller_tags, chr(30)), chr(0)),
+                   coalesce(md5(concat_ws(chr(31),
+                       coalesce(name::VARCHAR, chr(0)), coalesce(model_name::VARCHAR, chr(0)),
+                       coalesce(array_to_string(image_urls, chr(30)), chr(0)),
+                       coalesce(detail_content::VARCHAR, chr(0)), coalesce(page_title::VARCHAR, chr(0)),
+                       coalesce(meta_description::VARCHAR, chr(0))
+                   )), chr(0))
                )) AS new_hash
         FROM products;
         UPDATE refresh_queue AS q SET payload_hash = r.new_hash

@@ -33,16 +33,18 @@ def store() -> CatalogStore:
 
 
 def _detail(number: int, content: str = "") -> ProductDetail:
-    fields = {field.name: None for field in dataclasses.fields(ProductDetail) if field.init}
+    fields = {name: None for name in ProductDetail.__dataclass_fields__}
     fields.update(origin_product_no=number, name="상품", image_urls=(), seller_tags=(), detail_content=content)
     return ProductDetail(**fields)
 
 
 def test_a_stored_detail_hashes_as_the_store_would_hash_its_row(store: CatalogStore) -> None:
-    # The sync hands the seller HTML's md5 over with the detail (hashed in Python as it
-    # arrives); the same row hashed by the store from the HTML itself must agree.
+    # The detail's text columns are hashed in Python as the row is built; the same row hashed
+    # by the store from its columns must agree.
     store.write_listing([_listed(8, "2026-11-20T10:00:00.000+09:00")])
-    store.apply_details([_detail(8, "<p>국산 햅쌀 10kg, 당일 도정 🌾</p>")])
+    detail = dataclasses.replace(_detail(8, "<p>국산 햅쌀 10kg, 당일 도정 🌾</p>"),
+                                 image_urls=("http://img/8/1.jpg", "http://img/8/2.jpg"), page_title="햅쌀")
+    store.apply_details([detail])
     stored, recomputed = store.con.execute(f"SELECT payload_hash, {PAYLOAD_HASH_SQL} FROM products").fetchone()
     assert stored == recomputed
 

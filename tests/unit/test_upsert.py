@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from resources.store import migrate, upsert_products
+from resources.store.upsert import detail_text_md5
 
 
 def rows(numbers, name="쌀 10kg", price=19_900) -> pa.Table:
@@ -110,9 +111,10 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
-# The row rows([1]) makes, as text, the seller HTML by its md5.
-_PINNED_FIELDS = ["2", "\0", "쌀 10kg", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품",
-                  "\0", "\0", "\0", "국산", "http://img/1.jpg", _md5("<p>맛있는 쌀</p>"), "\0", "\0"]
+# The row rows([1]) makes, as text: its detail text columns by their md5.
+_PINNED_TEXT = ["쌀 10kg", "\0", "http://img/1.jpg", "<p>맛있는 쌀</p>", "\0", "\0"]
+_PINNED_FIELDS = ["2", "\0", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품", "\0", "\0",
+                  "국산", _md5("\x1f".join(_PINNED_TEXT))]
 
 
 def test_the_payload_hash_is_md5_of_the_columns_as_text(con):
@@ -122,13 +124,21 @@ def test_the_payload_hash_is_md5_of_the_columns_as_text(con):
     assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == _md5("\x1f".join(_PINNED_FIELDS))
 
 
-def test_rows_carrying_the_html_md5_hash_the_same_and_skip_hashing_the_html(con):
-    hashed = rows([1]).append_column("detail_content_md5", pa.array([_md5("<p>맛있는 쌀</p>")]))
+def test_the_python_text_md5_is_the_sql_one():
+    assert detail_text_md5("쌀 10kg", None, ["http://img/1.jpg"], "<p>맛있는 쌀</p>", None, None) == \
+        _md5("\x1f".join(_PINNED_TEXT))
+    # Two URLs joined by chr(30); an empty list is the empty string, not NULL.
+    assert detail_text_md5("a", "m", ["u1", "u2"], "", "t", "d") == _md5("\x1f".join(["a", "m", "u1\x1eu2", "", "t", "d"]))
+    assert detail_text_md5("a", None, [], "", None, None) != detail_text_md5("a", None, None, "", None, None)
+
+
+def test_rows_carrying_the_text_md5_hash_the_same_and_skip_hashing_the_text(con):
+    hashed = rows([1]).append_column("detail_text_md5", pa.array([_md5("\x1f".join(_PINNED_TEXT))]))
     upsert_products(con, hashed)
     assert con.execute("SELECT payload_hash FROM products").fetchone()[0] == _md5("\x1f".join(_PINNED_FIELDS))
     assert upsert_products(con, rows([1])).unchanged == 1
-    # The carried md5 is what counts: the HTML itself is not hashed again.
-    stale = rows([1]).append_column("detail_content_md5", pa.array([_md5("다른 HTML")]))
+    # The carried md5 is what counts: the text itself is not hashed again.
+    stale = rows([1]).append_column("detail_text_md5", pa.array([_md5("다른 HTML")]))
     assert upsert_products(con, stale).updated == 1
 
 
@@ -148,8 +158,9 @@ def test_migration_5_rehashes_products_and_the_queue_items_that_ask_for_them(tmp
     for version, ddl in MIGRATIONS[:4]:
         connection.execute(ddl)
         connection.execute("INSERT INTO schema_migrations VALUES (?, now())", [version])
-    # Rows as the version-4 upsert left them: the HTML hashed in full.
-    old_fields = [*_PINNED_FIELDS[:15], "<p>맛있는 쌀</p>", *_PINNED_FIELDS[16:]]
+    # Rows as the version-4 upsert left them: every column as text, the HTML in full.
+    old_fields = ["2", "\0", "쌀 10kg", "SALE", "19900", "19900", "3", "http://img/1.jpg", "1767225600000000", "식품",
+                  "\0", "\0", "\0", "국산", "http://img/1.jpg", "<p>맛있는 쌀</p>", "\0", "\0"]
     old_hash = _md5("\x1f".join(old_fields))
     connection.register("incoming", rows([1, 2]))
     connection.execute(f"INSERT INTO products SELECT *, '{old_hash}', now(), now() FROM incoming")  # one old hash for both: only 1 is checked
