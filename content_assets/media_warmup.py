@@ -62,6 +62,9 @@ class WarmupReport:
     packages_prebuild_failed: int = 0
     keyframe_seconds: float = 0.0
     busy_seconds: float = 0.0  # summed over the warm-up threads
+    # What was left when the sync's last detail was in, and how long the sync step waited for it.
+    pending_at_close: int = 0
+    tail_seconds: float = 0.0
 
 
 class MediaWarmup:
@@ -75,6 +78,7 @@ class MediaWarmup:
                                             initializer=lower_thread_priority, initargs=(WARMUP_NICE,))
         self._pending: set[Future[None]] = set()
         self._lock = threading.Lock()
+        self._closed = False
 
     def submit(self, detail: ProductDetail) -> None:
         # Called from the sync's loop: the seller HTML is searched for a video on a warm-up thread.
@@ -132,7 +136,14 @@ class MediaWarmup:
                 self.report.busy_seconds += time.perf_counter() - started
 
     def close(self, *, drop_pending: bool = False) -> WarmupReport:
-        """Wait for the queued products' media (or, with `drop_pending`, only for those started)."""
+        """Wait for the queued products' media (or, with `drop_pending`, only for those started).
+        Closing again returns the same report."""
+        if self._closed:
+            return self.report
+        self._closed = True
+        started = time.perf_counter()
+        with self._lock:
+            self.report.pending_at_close = len(self._pending)
         if drop_pending:
             with self._lock:
                 pending = list(self._pending)
@@ -140,6 +151,7 @@ class MediaWarmup:
             with self._lock:
                 self.report.products_skipped += not_started
         self._executor.shutdown(wait=True)
+        self.report.tail_seconds = time.perf_counter() - started
         return self.report
 
 

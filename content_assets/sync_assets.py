@@ -133,6 +133,8 @@ def catalog_sync(
                 "media_warm_skipped_products": warmed.products_skipped,
                 "media_warm_failed_products": warmed.products_failed,
                 "media_warm_busy_seconds": round(warmed.busy_seconds, 3),
+                "media_warm_pending_at_end": warmed.pending_at_close,
+                "media_warm_tail_seconds": round(warmed.tail_seconds, 3),
                 "packages_prebuilt": warmed.packages_prebuilt,
                 "packages_prebuild_failed": warmed.packages_prebuild_failed,
             }),

@@ -28,7 +28,8 @@ from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 # What each asset's metadata says about its own time, for the overhead breakdown.
 TIMING_KEYS = ("sync_total_seconds", "db_upsert_seconds", "rate_limit_floor_seconds", "enqueue_seconds",
                "total_seconds", "list_fetch_seconds", "token_fetch_seconds", "package_build_p95_seconds",
-               "packages_built", "details_fetched", "rows_written")
+               "packages_built", "details_fetched", "rows_written", "media_warm_busy_seconds",
+               "media_warm_pending_at_end", "media_warm_tail_seconds", "packages_prebuilt")
 
 
 def _load_run_script() -> Any:

@@ -55,3 +55,29 @@ def test_without_warm_up_the_package_build_fetches_the_pictures_itself(project: 
     packages = asset_metadata(run, "content_packages")
     assert packages["images_downloaded"] > 0
     assert packages["images_from_cache"] < packages["images_downloaded"]
+
+
+def test_the_warm_up_reports_what_the_sync_waited_for_and_a_second_close_keeps_it():
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from content_assets.media_warmup import MediaWarmup
+
+    release = threading.Event()
+
+    class SlowBuilder:
+        def prepare_media(self, urls, video_url):
+            release.wait(5)
+            return SimpleNamespace(images_normalized=len(urls), images_cached=0, keyframe_seconds=0.0)
+
+    warmup = MediaWarmup(SlowBuilder(), threads=1)
+    for number in range(3):
+        warmup.submit(SimpleNamespace(image_urls=(f"http://img/{number}.jpg",), detail_content=""))
+    threading.Timer(0.2, release.set).start()
+    first = warmup.close()
+    assert first.pending_at_close == 3 and first.tail_seconds >= 0.15
+    assert first.products_warmed == 3
+    tail = first.tail_seconds
+    time.sleep(0.01)
+    assert warmup.close().tail_seconds == tail and warmup.close().pending_at_close == 3
