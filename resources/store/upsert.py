@@ -1,8 +1,8 @@
 """Set-based upsert of products, inside one transaction, unchanged rows skipped.
 
 A row is unchanged when its payload hash (md5 of the product's columns joined as text, the
-detail's text columns by their own md5) equals the stored one; such rows are not written at all, so a
-no-change sync writes nothing.
+detail's text columns by their own md5) equals the stored one; such rows are not written at all,
+so a no-change sync writes nothing.
 """
 
 from __future__ import annotations
