@@ -166,26 +166,33 @@ def _merge(con: duckdb.DuckDBPyConnection, source: str, payload_hash_sql: str, s
     updated = 0
     if stored:
         # Only the keys (and new hashes) of the rows to update; the hash of every stored row
-        # is computed here, compared with the stored one, and kept for the UPDATE.
+        # is computed here, compared with the stored one, and kept for the rewrite.
         changed = "WHERE t.payload_hash IS DISTINCT FROM s.payload_hash" if skip_unchanged else ""
-        con.execute(
+        updated = con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE changed_products AS
-            SELECT s.origin_product_no, s.payload_hash
+            SELECT s.origin_product_no, s.payload_hash, t.first_seen_at
             FROM (SELECT origin_product_no, {payload_hash_sql} AS payload_hash
                   FROM {source} SEMI JOIN products USING (origin_product_no)) AS s
             JOIN products AS t USING (origin_product_no)
             {changed}
             """  # noqa: S608
-        )
-        assignments = ", ".join(f"{c} = s.{c}" for c in PRODUCT_COLUMNS if c != "origin_product_no")
-        updated = con.execute(
-            f"""
-            UPDATE products AS t SET {assignments}, payload_hash = c.payload_hash, synced_at = now()
-            FROM {source} AS s JOIN changed_products AS c USING (origin_product_no)
-            WHERE t.origin_product_no = s.origin_product_no
-            """  # noqa: S608
         ).fetchone()[0]
+        if updated:
+            # A changed row is deleted and inserted anew rather than UPDATEd: DuckDB updates a row
+            # with list columns as a delete and an insert anyway, one row at a time against the
+            # primary-key index (10% of 1M rows: 49 s as an UPDATE, ~3 s as DELETE + INSERT).
+            con.execute(
+                "DELETE FROM products WHERE origin_product_no IN (SELECT origin_product_no FROM changed_products)"
+            )
+            columns = ", ".join((*PRODUCT_COLUMNS, "payload_hash", "first_seen_at", "synced_at"))
+            con.execute(
+                f"""
+                INSERT INTO products ({columns})
+                SELECT {", ".join(f"s.{c}" for c in PRODUCT_COLUMNS)}, c.payload_hash, c.first_seen_at, now()
+                FROM {source} AS s JOIN changed_products AS c USING (origin_product_no)
+                """  # noqa: S608
+            )
         con.execute("DROP TABLE changed_products")
     inserted = 0
     if stored < total:
