@@ -1,8 +1,8 @@
 """What `make bench-quick` and `make bench` run, and how the steps share the machine.
 
 Syncs that wait on the rate limit use little CPU, so they run side by side, each with its own
-emulator process (fresh buckets) and DuckDB file. CPU-bound steps (upsert, package builds) run
-alone. The 100,000-product memory sync runs in the first wave, beside the rate-limited syncs, at
+emulator process (fresh buckets) and DuckDB file. CPU-bound steps (the end-to-end run, upsert,
+package builds) run alone, in the full run too. The 100,000-product memory sync runs in the first wave, beside the rate-limited syncs, at
 nice 19; the end-to-end run (whose sync normalizes pictures while it waits) comes after, alone.
 """
 
@@ -44,23 +44,27 @@ def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
 
 
 def full_plan(*, profile_path: Path | None = None) -> list[Step]:
-    steps = [step for step in quick_plan(profile_path=profile_path) if step.key not in {"upsert", "packages"}]
-    steps += [
-        # The real API's rate, once: about 8 minutes each, side by side with everything else.
-        Step("sync_full_2rps", "sync", {**SYNC, "rate": REAL_API_RATE}, background=True),
-        Step("sync_full_2rps_baseline", "sync_baseline", {**SYNC, "rate": REAL_API_RATE}, background=True),
-        # The seed plan's matrix. Page size 500 with adaptive concurrency is sync_full itself.
+    quick = {step.key: step for step in quick_plan(profile_path=profile_path)}
+    return [
+        *(quick[key] for key in ("memory", "sync_full", "sync_full_baseline", "sync_full_baseline_repeat_2",
+                                 "sync_full_baseline_repeat_3", "sync_incremental")),
+        # The seed plan's matrix, rate-limited syncs side by side. Page size 500 with adaptive
+        # concurrency is sync_full itself.
         Step("sync_page_50", "sync", {**SYNC, "page_size": 50}, wave=2),
         Step("sync_page_200", "sync", {**SYNC, "page_size": 200}, wave=2),
         Step("sync_concurrency_1", "sync", {**SYNC, "concurrency": 1}, wave=2),
         Step("sync_concurrency_5", "sync", {**SYNC, "concurrency": 5}, wave=2),
-        Step("sync_concurrency_10", "sync", {**SYNC, "concurrency": 10}, wave=3),
+        Step("sync_concurrency_10", "sync", {**SYNC, "concurrency": 10}, wave=2),
+        # The real API's rate, once: about 8.5 minutes each, beside the quick matrix syncs.
+        Step("sync_full_2rps", "sync", {**SYNC, "rate": REAL_API_RATE}, wave=3),
+        Step("sync_full_2rps_baseline", "sync_baseline", {**SYNC, "rate": REAL_API_RATE}, wave=3),
         Step("sync_incremental_off", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"], "incremental": False},
              wave=3),
         Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),
         # How much the comparison owes to the baseline's backoff: a quicker one.
         Step("sync_full_baseline_backoff_250ms", "sync_baseline", {**SYNC, "backoff_base_seconds": 0.25}, wave=3),
+        # The CPU-bound steps each alone, as in the quick run: nothing else on the two cores.
+        Step("e2e", "e2e", E2E, wave=4),
         Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),
         Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=6),
     ]
-    return steps
