@@ -1,9 +1,9 @@
 """Product photos made fit for a blog: upright, no wider than the post column, no metadata.
 
 Runs in the image pool's threads (content_assets.image_pool), so everything here is a plain
-function of bytes and settings that keeps no state between calls. A phone photo carries EXIF with the GPS
-position of the seller's home or shop, its camera and time, and often a JPEG comment; none of it
-may reach a public post, so the output is a fresh JPEG written from pixels only.
+function of bytes and settings that keeps no state between calls. A phone photo carries EXIF with
+the GPS position of the seller's home or shop, its camera and time, and often a JPEG comment; none
+of it may reach a public post, so the output is a fresh JPEG written from pixels only.
 """
 
 from __future__ import annotations

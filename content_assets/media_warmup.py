@@ -143,10 +143,9 @@ class MediaWarmup:
         self._closed = True
         started = time.perf_counter()
         with self._lock:
-            self.report.pending_at_close = len(self._pending)
+            pending = list(self._pending)
+        self.report.pending_at_close = len(pending)
         if drop_pending:
-            with self._lock:
-                pending = list(self._pending)
             not_started = sum(1 for future in pending if future.cancel())  # callbacks take the lock
             with self._lock:
                 self.report.products_skipped += not_started

@@ -125,7 +125,8 @@ class PackageWriter(dg.ConfigurableResource):
     ) -> int:
         """Write a version's files into `.builds/` without publishing it: the package people open
         stays as it is until `adopt` (or `write`) points its link there. Returns bytes written.
-        A staged version no link points to is removed by the next `sweep`."""
+        A staged version no link points to is removed by `remove_orphan_builds` (the package run
+        calls it once it has published what it wanted)."""
         link = self.package_path(origin_product_no, variant)
         previous = link.resolve() if link.is_symlink() else None
         bytes_written, _, _ = self._ensure_build(self._build_dir(origin_product_no, variant, content_hash),

@@ -162,8 +162,9 @@ class Pacer:
             self._unanswered = max(0, self._unanswered - 1)
             first_word = not self._heard_from_server
             self._heard_from_server = True
-            rate_changed = limit.replenish_rate != self._advertised_rate
-            if rate_changed:
+            # A new rate or more tokens may let the head of the queue go now: wake it.
+            wake = limit.replenish_rate != self._advertised_rate
+            if wake:
                 self._advertised_rate = limit.replenish_rate
                 self._rate = limit.replenish_rate * self.safety
             self._capacity = max(limit.burst_capacity - 1, 1.0)
@@ -174,12 +175,12 @@ class Pacer:
                 known = limit.remaining - self._unanswered - 1
                 if known > self._tokens:
                     self._tokens = min(self._capacity, known)
-                    rate_changed = True  # the head may go now: wake it
+                    wake = True
             if limit.remaining is not None and self._tokens > limit.remaining:
                 # Someone else spends from the same bucket (another process of this app), or
                 # our clock drifted: trust the server.
                 self._tokens = limit.remaining
-            if rate_changed:
+            if wake:
                 self._wake_head()
 
     def penalize(self) -> None:
