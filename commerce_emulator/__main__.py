@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--token-ttl", type=float, default=10_800, help="access token lifetime in seconds (default 10800)"
     )
     parser.add_argument("--slow-seconds", type=float, default=30.0, help="how long a 'slow' fault holds a request")
+    parser.add_argument("--hostile", type=int, default=0,
+                        help="add N hostile records after the catalog (commerce_emulator/hostile.py)")
     parser.add_argument("--ready-file", type=Path, help="write the base URL here once listening")
     return parser.parse_args(argv)
 
@@ -49,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_jitter_ms=args.latency_jitter_ms,
         token_ttl_seconds=args.token_ttl,
         slow_seconds=args.slow_seconds,
+        hostile=args.hostile,
     )
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

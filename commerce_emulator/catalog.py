@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from .hostile import kind_at
 from .kst import kst_midnight_ms, now_ms
 from .seller_quirks import quirks_at
 from .vocabulary import BRANDS, CATEGORIES, GENERIC_TAGS, MANUFACTURER_FORMS, NAME_PREFIXES, TAG_CODES, CategoryWords
@@ -66,6 +67,7 @@ class Product:
     modified_date_ms: int
     hostile_detail: bool = False  # detailContent carries scripts, handlers and iframes (seller_quirks)
     video: str | None = None  # "ok", "broken" or "missing" when the detail embeds a video
+    hostile: str | None = None  # a hostile.KINDS name: how its payloads or files break the contract
 
     @property
     def is_deleted(self) -> bool:
@@ -80,12 +82,22 @@ class Product:
 class Catalog:
     """Products in ascending originProductNo order, looked up by number; safe to change from any thread."""
 
-    def __init__(self, size: int, seed: int, clock_ms: Callable[[], int] = now_ms) -> None:
+    def __init__(self, size: int, seed: int, clock_ms: Callable[[], int] = now_ms, hostile: int = 0) -> None:
         self.size = size
         self.seed = seed
         self._clock_ms = clock_ms
         self._lock = threading.Lock()
-        self._products: list[Product] = _generate(size, seed)
+        # Hostile records come after the ordinary ones, so a seed's ordinary products stay as they were.
+        self._products: list[Product] = _generate(size + hostile, seed)
+        for index in range(hostile):
+            product = self._products[size + index]
+            kind = kind_at(index)
+            self._products[size + index] = replace(
+                product, hostile=kind.name, status_type="SALE", stock_quantity=max(1, product.stock_quantity),
+                video="ok" if kind.where == "video" else product.video,
+                # A picture kind spoils the second picture: the product must have one.
+                image_count=max(2, product.image_count) if kind.where == "image" else product.image_count,
+            )
         self._position = {product.origin_product_no: index for index, product in enumerate(self._products)}
 
     @property

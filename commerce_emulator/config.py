@@ -33,6 +33,7 @@ class EmulatorConfig:
     latency_jitter_ms: float = 0.0
     token_ttl_seconds: float = 10_800
     slow_seconds: float = 30.0
+    hostile: int = 0  # hostile records added after the catalog (commerce_emulator/hostile.py)
 
     def __post_init__(self) -> None:
         if self.products < 0:
@@ -45,6 +46,8 @@ class EmulatorConfig:
             raise ValueError("latency_ms and latency_jitter_ms must be >= 0")
         if self.token_ttl_seconds <= 0:
             raise ValueError(f"token_ttl_seconds must be > 0, got {self.token_ttl_seconds}")
+        if self.hostile < 0:
+            raise ValueError(f"hostile must be >= 0, got {self.hostile}")
         if self.slow_seconds < 0:
             raise ValueError(f"slow_seconds must be >= 0, got {self.slow_seconds}")
         canonical_bcrypt_salt(self.client_secret)  # fail at configuration time, not on the first token call

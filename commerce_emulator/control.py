@@ -22,6 +22,8 @@ class ControlApi:
             "latency": ("POST", self._latency),
             "faults": ("POST", self._faults),
             "inject": ("POST", self._inject),
+            "break": ("POST", lambda body: _done(server.break_products(_int_list(body, "origin_product_nos"),
+                                                                        body.get("kind", "404")))),
             "expire-tokens": ("POST", lambda body: _done(server.expire_tokens())),
             "clear-penalty": ("POST", lambda body: _done(server.clear_penalty())),
             "reset-stats": ("POST", lambda body: _done(server.reset_stats())),

@@ -13,8 +13,15 @@ from .rate_limit import check_api_name
 
 # Every kind `inject` accepts. "reset" drops the TCP connection with an RST,
 # "slow" answers only after the configured slow_seconds, "malformed" sends a
-# truncated JSON body; the rest are the documented error responses.
-FAULT_KINDS = frozenset({"401", "429", "500", "503", "reset", "slow", "malformed", "404"})
+# truncated JSON body; "ip_not_allowed" (403 GW.IP_NOT_ALLOWED) and "quota_limit" (429
+# GW.QUOTA_LIMIT with its quota headers) are what an unregistered IP and a spent quota get;
+# the rest are the documented error responses.
+FAULT_KINDS = frozenset({"401", "429", "500", "503", "reset", "slow", "malformed", "404",
+                         "ip_not_allowed", "quota_limit"})
+# What a broken product's detail does on every request until cleared: "404" answers NOT_FOUND
+# while the product is still listed, "invalid" answers 200 with a detail that breaks the contract
+# (salePrice -1). A product that can never be synced, unlike the one-shot faults above.
+BROKEN_PRODUCT_KINDS = frozenset({"404", "invalid"})
 
 
 class UnknownFaultError(ValueError):
@@ -60,6 +67,7 @@ class FaultInjector:
         self._probabilities = {api: FaultProbabilities() for api in API_NAMES}
         self._rngs = {api: random.Random(0) for api in API_NAMES}
         self._queued: dict[str, deque[str]] = {api: deque() for api in API_NAMES}
+        self._broken_products: dict[int, str] = {}
 
     def set_probabilities(self, api: str, probabilities: FaultProbabilities, seed: int = 0) -> None:
         check_api_name(api)
@@ -84,8 +92,27 @@ class FaultInjector:
                 return queued.popleft()
             return self._probabilities[api].draw(self._rngs[api])
 
+    def break_products(self, origin_product_nos: list[int], kind: str | None) -> None:
+        """Every detail request for these products gets `kind` until cleared (kind None clears them)."""
+        if kind is not None and kind not in BROKEN_PRODUCT_KINDS:
+            raise UnknownFaultError(f"unknown broken-product kind {kind!r}; expected one of "
+                                    f"{', '.join(sorted(BROKEN_PRODUCT_KINDS))}")
+        with self._lock:
+            for number in origin_product_nos:
+                if kind is None:
+                    self._broken_products.pop(int(number), None)
+                else:
+                    self._broken_products[int(number)] = kind
+
+    def broken_product(self, raw_origin_product_no: str) -> str | None:
+        with self._lock:
+            if not self._broken_products or not raw_origin_product_no.isdigit():
+                return None
+            return self._broken_products.get(int(raw_origin_product_no))
+
     def clear(self) -> None:
         with self._lock:
+            self._broken_products.clear()
             for api in API_NAMES:
                 self._queued[api].clear()
                 self._probabilities[api] = FaultProbabilities()

@@ -34,6 +34,7 @@ from .stats import EmulatorStats
 from .tokens import TokenStore
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+IP_NOT_ALLOWED_MESSAGE = "허용되지 않은 IP입니다."
 # Requests the gateway cannot tie to a known application share one bucket.
 ANONYMOUS_CLIENT = "anonymous"
 
@@ -95,6 +96,9 @@ class Gateway:
     def detail(self, authorization: str | None, raw_origin_product_no: str) -> Reply:
         bearer = _bearer(authorization)
         route = functools.partial(self._api.product_detail, raw_origin_product_no)
+        broken = self._faults.broken_product(raw_origin_product_no)
+        if broken is not None:
+            route = functools.partial(_broken_detail, broken, route)
         return self._serve("detail", self._client_of(bearer), route, bearer=bearer, requires_auth=True)
 
     def unknown_route(self) -> Reply:
@@ -145,6 +149,8 @@ class Gateway:
             if injected_error is not None:
                 if fault == "429":
                     self._stats.record_rate_limited()
+                elif fault == "quota_limit":
+                    self._stats.record_quota_limited()
                 return self._finish(api, trace_id, decision, injected_error)
 
         try:
@@ -189,6 +195,15 @@ def _bearer(authorization: str | None) -> str | None:
     return value.strip() or None
 
 
+def _broken_detail(kind: str, route: Callable[[], ApiResponse]) -> ApiResponse:
+    """A broken product's detail (faults.BROKEN_PRODUCT_KINDS), after the token was checked."""
+    if kind == "404":
+        raise product_not_found()
+    answer = route()
+    origin = dict(answer.body["originProduct"], salePrice=-1)
+    return ApiResponse(answer.status, {**answer.body, "originProduct": origin})
+
+
 def _injected_error(fault: str, api: str) -> ApiError | None:
     if fault == "401":
         return authentication_failed()
@@ -200,4 +215,8 @@ def _injected_error(fault: str, api: str) -> ApiError | None:
         return service_unavailable()
     if fault == "404":
         return product_not_found() if api == "detail" else route_not_found()
+    if fault == "ip_not_allowed":
+        return ApiError(403, "GW.IP_NOT_ALLOWED", IP_NOT_ALLOWED_MESSAGE)
+    if fault == "quota_limit":
+        return quota_limited()
     return None

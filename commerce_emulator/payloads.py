@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import random
 
+from . import hostile
 from .catalog import ChannelListing, Product
 from .kst import iso_kst_from_ms
 from .search import SearchPage
@@ -27,14 +28,7 @@ def search_response(page: SearchPage, root_url: str) -> dict:
     total_pages = page.total_pages
     sort_name, sort_direction = page.sort_field
     return {
-        "contents": [
-            {
-                "groupProductNo": product.group_product_no,
-                "originProductNo": product.origin_product_no,
-                "channelProducts": [_channel_product(product, channel, root_url) for channel in product.channels],
-            }
-            for product in page.products
-        ],
+        "contents": [_search_entry(product, root_url) for product in page.products],
         "page": request.page,
         "size": request.size,
         "totalElements": page.total_elements,
@@ -43,6 +37,15 @@ def search_response(page: SearchPage, root_url: str) -> dict:
         "first": request.page == 1,
         "last": request.page >= total_pages,
     }
+
+
+def _search_entry(product: Product, root_url: str) -> dict:
+    entry = {
+        "groupProductNo": product.group_product_no,
+        "originProductNo": product.origin_product_no,
+        "channelProducts": [_channel_product(product, channel, root_url) for channel in product.channels],
+    }
+    return entry if product.hostile is None else hostile.listing_entry(product.hostile, entry)
 
 
 def _channel_product(product: Product, channel: ChannelListing, root_url: str) -> dict:
@@ -69,6 +72,11 @@ def _channel_product(product: Product, channel: ChannelListing, root_url: str) -
 
 def detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
     """`GET /v2/products/origin-products/{no}`; like the real one it has no modifiedDate."""
+    body = _detail_response(product, catalog_seed, root_url)
+    return body if product.hostile is None else hostile.detail_body(product.hostile, body)
+
+
+def _detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
     number = product.origin_product_no
     category_words = product.category.whole_name.replace(">", " ")
     return {

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from email.message import Message
 
 from .catalog import Catalog
 from .control import ControlApi
 from .gateway import Gateway
+from . import hostile
 from .images import render_product_image
 from .replies import Reply, json_reply
 from .seller_quirks import VIDEO_BROKEN, VIDEO_OK
@@ -61,6 +63,8 @@ class Router:
             return json_reply(404, {"error": f"no image {number} for product {origin_product_no}"})
         self._stats.record_image_served()
         jpeg = render_product_image(self._catalog.seed, origin_product_no, number)
+        if product.hostile is not None and hostile.bad_image_position(product.hostile) == number:
+            return _hostile_media(product.hostile, hostile.image_bytes(product.hostile, jpeg))
         return Reply(200, jpeg, [("Cache-Control", "public, max-age=86400")], content_type="image/jpeg")
 
     def _video(self, origin_product_no: int) -> Reply:
@@ -75,4 +79,13 @@ class Router:
             data = render_product_video(seed, origin_product_no)
         else:
             data = render_broken_video(seed, origin_product_no)
+        if product.hostile is not None and hostile.KINDS_BY_NAME[product.hostile].where == "video":
+            return _hostile_media(product.hostile, hostile.video_bytes(product.hostile, data))
         return Reply(200, data, [("Cache-Control", "public, max-age=86400")], content_type="video/mp4")
+
+
+def _hostile_media(kind: str, served: tuple[int, bytes, str]) -> Reply:
+    """A hostile record's spoiled picture or video (hostile.py), held first if the kind is slow."""
+    time.sleep(hostile.media_stall_seconds(kind))
+    status, body, content_type = served
+    return Reply(status, body, [], content_type=content_type)

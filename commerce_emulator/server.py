@@ -26,7 +26,7 @@ class EmulatorServer:
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
-        self.catalog = Catalog(self.config.products, self.config.seed)
+        self.catalog = Catalog(self.config.products, self.config.seed, hostile=self.config.hostile)
         self._tokens = TokenStore(self.config.token_ttl_seconds)
         self._limiter = RateLimiter(self.config.rate)
         self._penalty = QueryStringPenalty()
@@ -144,6 +144,10 @@ class EmulatorServer:
 
     def inject(self, api: str, kind: str, count: int = 1) -> None:
         self._faults.inject(api, kind, count)
+
+    def break_products(self, origin_product_nos: Iterable[int], kind: str | None = "404") -> None:
+        """Make these products' details fail on every request ("404" or "invalid"); None mends them."""
+        self._faults.break_products(list(origin_product_nos), kind)
 
     def clear_faults(self) -> None:
         self._faults.clear()
