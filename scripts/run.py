@@ -82,10 +82,20 @@ def materialize() -> dict[str, dict[str, object]]:
                     key: value.value for key, value in materialization.metadata.items()
                 }
             if not result.success:
-                failure = next((e for e in result.all_events if e.is_step_failure), None)
-                reason = failure.step_failure_data.error.message.strip() if failure and failure.step_failure_data.error else "see the run in the UI"
-                raise SystemExit(f"content-ops {job} run {result.run_id} failed: {reason}")
+                raise SystemExit(f"content-ops {job} run {result.run_id} failed: {failure_reason(result)}")
     return metadata
+
+
+def failure_reason(result: object) -> str:
+    """Why a run failed, without a stack trace: the failure's description (the one line a run
+    stopper gives: API unreachable, credentials refused, file held, disk full), else the error."""
+    failure = next((e for e in result.all_events if e.is_step_failure), None)  # type: ignore[attr-defined]
+    data = failure.step_failure_data if failure is not None else None
+    if data is not None and data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    if data is not None and data.error is not None:
+        return data.error.message.strip()
+    return "see the run in the UI"
 
 
 def prepare_instance() -> None:
@@ -106,6 +116,25 @@ def _ms(value: object) -> str:
     return "-" if value is None else f"{float(value):.0f}ms"  # type: ignore[arg-type]
 
 
+def quarantine_line(products: dict[str, object], shown: int = 3) -> str:
+    """The quarantined products: how many, and the reasons of the latest few, read from the store."""
+    import duckdb
+
+    from resources.store import quarantine
+
+    total = products.get("quarantined_total")
+    if not total:
+        return "  quarantined       none"
+    with duckdb.connect(os.environ["CONTENT_DB_PATH"], read_only=True) as con:
+        total, rows = quarantine.summary(con, shown)
+    reasons = "; ".join(
+        f"{number} ({' '.join(str(part) for part in (api, status, code) if part)}): {' '.join(str(reason).split())[:120]}"
+        for number, api, status, code, reason, *_ in rows
+    )
+    return (f"  quarantined       {total} product(s), {products.get('quarantined_new')} new, "
+            f"{products.get('skipped_quarantined')} held back this run (see the sync_quarantine table): {reasons}")
+
+
 def print_summary(metadata: dict[str, dict[str, object]], source: str, rate: float | None, wall: float) -> None:
     listed = metadata.get("product_list", {})
     details = metadata.get("product_details", {})
@@ -122,6 +151,7 @@ def print_summary(metadata: dict[str, dict[str, object]], source: str, rate: flo
         f"{products.get('rows_unchanged')} unchanged); {listed.get('products_listed')} listed, "
         f"{details.get('details_fetched')} details fetched, {details.get('detail_errors')} error(s)"
     )
+    print(quarantine_line(products))
     print(
         f"  packages built    {packages.get('packages_built')} ({packages.get('packages_unchanged')} unchanged, "
         f"{packages.get('packages_failed')} failed) from {queue.get('refresh_queue_enqueue_total')} enqueued"

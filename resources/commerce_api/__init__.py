@@ -3,11 +3,17 @@
 from .call_stats import CallStats, percentile
 from .client import DEFAULT_BASE_URL, CommerceApiClient
 from .errors import (
+    ApiAccessError,
+    ApiUnreachableError,
     AuthenticationError,
     ClientRequestError,
+    ClockSkewError,
     CommerceApiError,
+    CredentialsRefusedError,
+    IpNotAllowedError,
     MalformedResponseError,
     NotFoundError,
+    QuotaLimitedError,
     RateLimitedError,
     TransientError,
 )
@@ -16,17 +22,23 @@ from .resource import CommerceApiResource
 from .retry import RetryPolicy
 
 __all__ = [
+    "ApiAccessError",
+    "ApiUnreachableError",
     "AuthenticationError",
     "CallStats",
     "ClientRequestError",
+    "ClockSkewError",
     "CommerceApiClient",
     "CommerceApiError",
     "CommerceApiResource",
+    "CredentialsRefusedError",
     "DEFAULT_BASE_URL",
+    "IpNotAllowedError",
     "ListedProduct",
     "MalformedResponseError",
     "NotFoundError",
     "ProductDetail",
+    "QuotaLimitedError",
     "RateLimitedError",
     "RetryPolicy",
     "SearchPage",

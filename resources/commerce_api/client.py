@@ -16,11 +16,17 @@ from typing import Any
 
 import httpx
 
+from .access import CONNECT_RETRIES, Refusal, bad_secret_line, gateway_refusal, token_refusal, unreachable
 from .call_stats import CallRecord, CallStats
 from .errors import (
+    ApiAccessError,
+    ApiUnreachableError,
     AuthenticationError,
+    CredentialsRefusedError,
     ClientRequestError,
     CommerceApiError,
+    ImageTooLargeError,
+    ImageTooSlowError,
     MalformedResponseError,
     NotFoundError,
     RateLimitedError,
@@ -42,6 +48,8 @@ MAX_PAGE_SIZE = 500
 TOKEN_TIMESTAMP_BACKDATE_MS = 2_000
 
 APIS = ("token", "search", "detail")
+# A picture or video must arrive whole within this (each read is also bounded by the timeout).
+IMAGE_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class CommerceApiClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("NAVER_COMMERCE_CLIENT_ID and NAVER_COMMERCE_CLIENT_SECRET must both be set")
@@ -77,6 +86,7 @@ class CommerceApiClient:
         self._client_secret = client_secret
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        self._wall_clock = wall_clock  # signs the token's timestamp; a test sets it wrong on purpose
         self._rng = rng or random.Random()
         self._rng_lock = threading.Lock()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -149,8 +159,7 @@ class CommerceApiClient:
                 try:
                     products.append(ListedProduct.from_search_entry(entry))
                 except PayloadError as exc:
-                    number = entry.get("originProductNo") if isinstance(entry, dict) else None
-                    bad.append((number, str(exc)))
+                    bad.append((_entry_number(entry), str(exc)))
             return SearchPage(
                 page=int(payload.get("page", page)),
                 size=int(payload.get("size", size)),
@@ -188,19 +197,23 @@ class CommerceApiClient:
                 trace_id=response.trace_id, product_no=origin_product_no,
             ) from None
 
-    def fetch_image(self, url: str) -> bytes:
-        """Download an image from the CDN, retrying transport errors and 5xx."""
+    def fetch_image(self, url: str, max_bytes: int | None = None,
+                    deadline_seconds: float = IMAGE_DEADLINE_SECONDS) -> bytes:
+        """Download an image (or video) from the CDN, retrying transport errors and 5xx. An answer
+        over `max_bytes` or slower than `deadline_seconds` in all is refused as soon as it is seen
+        to be (ImageTooLargeError, ImageTooSlowError), without a retry: a huge or dripping file
+        never holds a download thread or memory for long."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._images.get(url)
-                if response.status_code < 500:
-                    response.raise_for_status()
-                    return response.content
-                error: Exception = httpx.HTTPStatusError(
-                    f"HTTP {response.status_code}", request=response.request, response=response
-                )
+                with self._images.stream("GET", url) as response:
+                    if response.status_code < 500:
+                        response.raise_for_status()
+                        return _read_bounded(response, url, max_bytes, deadline_seconds)
+                    error: Exception = httpx.HTTPStatusError(
+                        f"HTTP {response.status_code}", request=response.request, response=response
+                    )
             except httpx.TransportError as exc:
                 error = exc
             if attempt > self.retry.max_retries:
@@ -210,16 +223,23 @@ class CommerceApiClient:
     # -- token ------------------------------------------------------------------------------
 
     def _request_token(self) -> tuple[str, float]:
-        timestamp = int(time.time() * 1000) - TOKEN_TIMESTAMP_BACKDATE_MS
+        timestamp = int(self._wall_clock() * 1000) - TOKEN_TIMESTAMP_BACKDATE_MS
+        try:
+            sign = client_secret_sign(self.client_id, timestamp, self._client_secret)
+        except ValueError:
+            raise CredentialsRefusedError(bad_secret_line(self.client_id), api="token", method="POST",
+                                          path=TOKEN_PATH, attempts=0) from None
         form = {
             "client_id": self.client_id,
             "timestamp": str(timestamp),
             "grant_type": "client_credentials",
-            "client_secret_sign": client_secret_sign(self.client_id, timestamp, self._client_secret),
+            "client_secret_sign": sign,
             "type": "SELF",
         }
         try:
             response = self._call("token", "POST", TOKEN_PATH, form_body=form, authenticated=False)
+        except ApiAccessError:
+            raise
         except (ClientRequestError, NotFoundError) as exc:
             raise AuthenticationError(
                 f"token request refused: {exc.code or ''}", api="token", method="POST", path=TOKEN_PATH,
@@ -270,31 +290,21 @@ class CommerceApiClient:
         try:
             while True:
                 attempts += 1
-                headers: dict[str, str] = {}
-                token = ""
-                if authenticated:
-                    # Before the pacer, not after: a slot taken and then held while the token is
-                    # fetched would be spent in our bucket long before it reaches the server's.
-                    token = self.tokens.get()
-                    headers["Authorization"] = f"Bearer {token}"
+                # Before the pacer, not after: a slot taken and then held while the token is
+                # fetched would be spent in our bucket long before it reaches the server's.
+                token = self.tokens.get() if authenticated else ""
+                headers = {"Authorization": f"Bearer {token}"} if authenticated else {}
                 pacer_wait += pacer.acquire()
-                started = time.perf_counter()
-                try:
-                    response = self._http.request(method, path, json=json_body, data=form_body, headers=headers)
-                except httpx.TransportError as exc:
-                    latency = time.perf_counter() - started
-                    wire_seconds += latency
-                    status = None
-                    self.stats.record_attempt(api, None, latency)
-                    retry_or(TransientError, f"{type(exc).__name__} talking to the API")
-                    continue
-                latency = time.perf_counter() - started
+                response, latency = self._attempt(api, method, path, headers, json_body, form_body)
                 wire_seconds += latency
+                if isinstance(response, httpx.TransportError):
+                    status = None
+                    no_connection = unreachable(self.base_url, response)
+                    if no_connection is not None and retries >= min(self.retry.max_retries, CONNECT_RETRIES):
+                        fail(ApiUnreachableError, no_connection)
+                    retry_or(TransientError, f"{type(response).__name__} talking to the API")
+                    continue
                 status = response.status_code
-                self.stats.record_attempt(api, status, latency)
-                limit = AdvertisedLimit.from_headers(response.headers)
-                if limit is not None:
-                    pacer.observe(limit)
                 trace = response.headers.get(TRACE_ID_HEADER)
 
                 if status < 300:
@@ -306,6 +316,9 @@ class CommerceApiClient:
                         continue
 
                 code, message = _error_fields(response)
+                refusal = self._refusal(api, response, code, message)
+                if refusal is not None:
+                    fail(*refusal, code, trace)
                 if status == 401 and authenticated and not reauthenticated:
                     # The documented remedy: a fresh token, then the call once more.
                     reauthenticated = True
@@ -313,8 +326,6 @@ class CommerceApiClient:
                     continue
                 if status == 429:
                     pacer.penalize()
-                    if code == "GW.QUOTA_LIMIT":
-                        fail(RateLimitedError, "the app is throttled to one call per hour (quota penalty)", code, trace)
                     retry_or(RateLimitedError, message or "rate limited", code, trace)
                     continue
                 if status >= 500:
@@ -331,6 +342,31 @@ class CommerceApiClient:
                            attempts=attempts, pacer_wait_seconds=pacer_wait, product_no=product_no)
             )
 
+    def _attempt(
+        self, api: str, method: str, path: str, headers: dict[str, str], json_body: Any, form_body: dict[str, str] | None
+    ) -> tuple[httpx.Response | httpx.TransportError, float]:
+        """One request on the wire: timed, recorded, and its rate-limit headers handed to the pacer."""
+        started = time.perf_counter()
+        try:
+            response = self._http.request(method, path, json=json_body, data=form_body, headers=headers)
+        except httpx.TransportError as exc:
+            latency = time.perf_counter() - started
+            self.stats.record_attempt(api, None, latency)
+            return exc, latency
+        latency = time.perf_counter() - started
+        self.stats.record_attempt(api, response.status_code, latency)
+        limit = AdvertisedLimit.from_headers(response.headers)
+        if limit is not None:
+            self.pacers[api].observe(limit)
+        return response, latency
+
+    def _refusal(self, api: str, response: httpx.Response, code: str | None, message: str | None) -> Refusal | None:
+        """An answer that means no call can succeed from here: stop now, say why in one line."""
+        refusal = gateway_refusal(response, code, self.client_id)
+        if refusal is None and api == "token":
+            refusal = token_refusal(response, code, message, self.client_id, self._wall_clock)
+        return refusal
+
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     """The `code` and `message` of an error body, if it has them."""
@@ -344,3 +380,28 @@ def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     message = body.get("message")
     return (str(code) if code is not None else None, str(message) if message is not None else None)
 
+
+def _entry_number(entry: Any) -> int | None:
+    """The originProductNo of a search entry that did not parse, when it has a usable one."""
+    number = entry.get("originProductNo") if isinstance(entry, dict) else None
+    try:
+        return int(number) if number is not None and not isinstance(number, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_bounded(response: httpx.Response, url: str, max_bytes: int | None, deadline_seconds: float) -> bytes:
+    """The body of a CDN answer, refused once it passes `max_bytes` or `deadline_seconds`."""
+    deadline = time.monotonic() + deadline_seconds
+    length = response.headers.get("Content-Length", "")
+    if max_bytes is not None and length.isdigit() and int(length) > max_bytes:
+        raise ImageTooLargeError(f"{int(length):,} bytes, more than the {max_bytes:,} allowed: {url}")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise ImageTooLargeError(f"more than the {max_bytes:,} bytes allowed: {url}")
+        if time.monotonic() > deadline:
+            raise ImageTooSlowError(f"not received whole within {deadline_seconds:g} s: {url}")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -58,3 +58,44 @@ class MalformedResponseError(CommerceApiError):
 
 class ClientRequestError(CommerceApiError):
     """Any other 4xx: not retried, recorded against the product."""
+
+
+class ApiAccessError(CommerceApiError):
+    """Every call from here would fail the same way until someone acts (network, credentials,
+    IP registration, clock, quota): the sync stops at once. `str()` is one line that names the
+    cause and the remedy, for the run's failure description; the call details stay attributes."""
+
+    def __init__(self, line: str, **call: object) -> None:
+        super().__init__(line, **call)  # type: ignore[arg-type]
+        self.line = line
+
+    def __str__(self) -> str:
+        return self.line
+
+
+class ApiUnreachableError(ApiAccessError, TransientError):
+    """No connection to the API at all: the host does not resolve, or nothing listens there."""
+
+
+class CredentialsRefusedError(ApiAccessError, AuthenticationError):
+    """The token endpoint refused the client id or the secret's signature."""
+
+
+class ClockSkewError(ApiAccessError, AuthenticationError):
+    """The token's timestamp was refused: this machine's clock is off."""
+
+
+class IpNotAllowedError(ApiAccessError, ClientRequestError):
+    """403 GW.IP_NOT_ALLOWED: this machine's IP is not registered for the app."""
+
+
+class QuotaLimitedError(ApiAccessError, RateLimitedError):
+    """429 GW.QUOTA_LIMIT: the app is over a quota; waiting seconds will not help."""
+
+
+class ImageTooLargeError(ValueError):
+    """A CDN answer (picture or video) bigger than the caller allows; not retried."""
+
+
+class ImageTooSlowError(TimeoutError):
+    """A CDN answer that did not arrive whole within its deadline; not retried."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +15,28 @@ from .catalog_store import CatalogStore
 from .schema import migrate
 
 DEFAULT_DATABASE_PATH = "data/content_ops.duckdb"
+# What DuckDB says when another process has the file open for writing.
+_LOCK_MESSAGES = ("Could not set lock on file", "Conflicting lock")
+_LOCK_POLL_SECONDS = 0.25
+
+
+class DatabaseLockedError(duckdb.IOException):
+    """Another program holds the DuckDB file (a SQL tool left open on it, a run of another
+    instance). Still a duckdb.IOException, so callers that skip a tick on one keep working;
+    `str()` is one line naming the file, the holder when DuckDB says it, and what to do."""
+
+    def __init__(self, path: Path, duckdb_message: str, waited_seconds: float) -> None:
+        holder = re.search(r"held in (.+?) \(PID (\d+)\)", duckdb_message)
+        by = f" ({holder.group(1)}, PID {holder.group(2)})" if holder else ""
+        super().__init__(
+            f"the DuckDB file {path} is held by another program{by}, still after {waited_seconds:.0f} s; "
+            "close it there (a SQL tool with the file open?) and run again")
+        self.path = path
+        self.holder_pid = int(holder.group(2)) if holder else None
+
+
+def is_lock_conflict(exc: duckdb.Error) -> bool:
+    return any(text in str(exc) for text in _LOCK_MESSAGES)
 
 
 class DuckDBStore(dg.ConfigurableResource):
@@ -22,12 +46,14 @@ class DuckDBStore(dg.ConfigurableResource):
     # DuckDB's own default is 80% of RAM, and it keeps what it wrote resident up to that; a sync
     # needs little, and what does not fit spills to disk.
     memory_limit: str = "128MB"
+    # A program that has the file open only for a moment (a quick query) is waited for this long.
+    lock_wait_seconds: float = 3.0
 
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:
         path = Path(self.database_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
+        con = self._open(path)
         try:
             # KST calendar days are what the API's date filters mean.
             con.execute("SET TimeZone = 'Asia/Seoul'")
@@ -39,3 +65,17 @@ class DuckDBStore(dg.ConfigurableResource):
             yield CatalogStore(con)
         finally:
             con.close()
+
+    def _open(self, path: Path) -> duckdb.DuckDBPyConnection:
+        """Open the file, waiting a little for another program's lock before giving up in one line."""
+        started = time.monotonic()
+        while True:
+            try:
+                return duckdb.connect(str(path))
+            except duckdb.IOException as exc:
+                waited = time.monotonic() - started
+                if not is_lock_conflict(exc):
+                    raise
+                if waited >= self.lock_wait_seconds:
+                    raise DatabaseLockedError(path, str(exc), waited) from None
+                time.sleep(_LOCK_POLL_SECONDS)
