@@ -5,6 +5,11 @@ through the search while detail workers fetch the products of pages already seen
 thread owns the DuckDB connection, so writes never stall the loop that feeds the workers.
 Details are written in chunks as they arrive, so a sync that dies midway keeps what it fetched,
 and the next one resumes without fetching it again.
+
+A product that fails for a reason retrying will not fix (404 while listed, a detail or listing
+entry that breaks the contract) is quarantined (resources/store/quarantine.py): later syncs do not
+fetch it until its listing changes or its backoff passes, and its failures no longer count
+against their error threshold, which judges only new failures, so an outage still fails a run.
 """
 
 from __future__ import annotations
@@ -22,15 +27,27 @@ from zoneinfo import ZoneInfo
 
 from resources.commerce_api import (
     AuthenticationError,
+    ClientRequestError,
     CommerceApiClient,
     CommerceApiError,
     ListedProduct,
+    MalformedResponseError,
+    NotFoundError,
     ProductDetail,
     RateLimitedError,
     SearchPage,
     percentile,
 )
-from resources.store import DELETED, CatalogStore, ListingWrite, SyncError, UpsertCounts
+from resources.store import (
+    DELETED,
+    CatalogStore,
+    ListingWrite,
+    QuarantineFailure,
+    QuarantineLedger,
+    SyncError,
+    UpsertCounts,
+)
+from resources.store.quarantine import EMPTY_LEDGER
 
 ALL_STATUS_TYPES = (
     "WAIT", "SALE", "OUTOFSTOCK", "UNADMISSION", "REJECTION", "SUSPENSION", "CLOSE", "PROHIBITION", "DELETE",
@@ -39,8 +56,17 @@ ALL_STATUS_TYPES = (
 INITIAL_LATENCY_GUESS = 0.25
 # Detail chunks queued for the writer before the loop waits for it (bounds memory).
 MAX_PENDING_WRITES = 4
+# The search pages by offset, so a product that enters or leaves the listed range while it is being
+# listed shifts every later product by one place: one is listed twice or, worse, never. Edits move
+# a product's modifiedDate to today, so within one listing the range (all statuses, by day) only
+# grows (it reaches today) or only shrinks (it ends before today), and a change shows in
+# totalElements. A listing whose totalElements moved is listed again, at most this many times in
+# all, and the passes are merged.
+MAX_LISTING_PASSES = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CATALOG_ZONE = ZoneInfo("Asia/Seoul")  # the API's date filters mean KST days
+# A run fails when more than this share of what it attempted failed anew (asset config overrides).
+DEFAULT_MAX_ERROR_RATIO = 0.05
 
 
 class SyncAborted(RuntimeError):
@@ -62,15 +88,40 @@ class SyncReport:
     db_seconds: float = 0.0
     total_seconds: float = 0.0
     peak_concurrency: int = 0
+    skipped_quarantined: int = 0  # listed, held back by the quarantine: not fetched
+    quarantine_failures: list[QuarantineFailure] = field(default_factory=list)  # failed for good this run
+    repeat_failures: int = 0  # of those, products already quarantined when the run started
+    quarantined_new: int = 0  # products quarantined by this run that were not before
+    quarantine_held: bool = True  # False: the run was judged failed, its failures are retried next run
+    listing_passes: int = 0  # 1, or more when the catalog changed under the listing (MAX_LISTING_PASSES)
+    listing_repeats: int = 0  # entries of a product already listed by this sync (merged, not counted)
 
     @property
     def detail_errors(self) -> int:
         return sum(1 for e in self.errors if e.api == "detail")
 
     @property
+    def new_failures(self) -> int:
+        """Failures that count against the threshold: all but products already quarantined
+        failing for good again (transient errors always count: an outage must fail the run)."""
+        return len(self.errors) - self.repeat_failures
+
+    @property
     def error_ratio(self) -> float:
         attempted = self.needs_detail + self.listed_bad_entries
-        return (len(self.errors) / attempted) if attempted else 0.0
+        return (self.new_failures / attempted) if attempted else 0.0
+
+    def exceeds(self, max_error_ratio: float) -> bool:
+        """The run is judged failed: too many new failures among what it attempted."""
+        return self.error_ratio > max_error_ratio
+
+    def add_failure(self, error: SyncError, *, permanent: bool, known: frozenset[int]) -> None:
+        self.errors.append(error)
+        if permanent and error.origin_product_no is not None:
+            self.quarantine_failures.append(QuarantineFailure(
+                error.origin_product_no, error.api, error.status, error.code, error.message))
+            if error.origin_product_no in known:
+                self.repeat_failures += 1
 
     @property
     def listed_bad_entries(self) -> int:
@@ -99,21 +150,34 @@ def detail_concurrency(rate_per_second: float, latency_seconds: float, ceiling: 
 
 
 def products_needing_detail(
-    products: Sequence[ListedProduct], ledger: dict[int, int], *, refetch_all: bool = False
+    products: Sequence[ListedProduct], ledger: dict[int, int], *, refetch_all: bool = False,
+    quarantine: QuarantineLedger = EMPTY_LEDGER,
 ) -> list[int]:
     """Live products whose detail is missing or older than the listing's modifiedDate.
 
     `ledger` is CatalogStore.detail_ledger(): the modifiedDate (epoch microseconds) each stored
-    detail was fetched for. A DELETE listing needs none: the product is gone.
+    detail was fetched for. A DELETE listing needs none: the product is gone. Products the
+    quarantine holds back are left out (a full refresh, `refetch_all`, tries them again).
     """
-    wanted = []
+    return _plan_details(products, ledger, refetch_all, quarantine)[0]
+
+
+def _plan_details(
+    products: Sequence[ListedProduct], ledger: dict[int, int], refetch_all: bool, quarantine: QuarantineLedger,
+) -> tuple[list[int], int]:
+    """products_needing_detail(), and how many products the quarantine held back."""
+    wanted, held = [], 0
     for product in products:
         if product.status_type == DELETED:
             continue
         listed_us = _epoch_microseconds(product.modified_date)
-        if refetch_all or listed_us is None or ledger.get(product.origin_product_no) != listed_us:
+        if not (refetch_all or listed_us is None or ledger.get(product.origin_product_no) != listed_us):
+            continue
+        if not refetch_all and quarantine.holds(product.origin_product_no, listed_us):
+            held += 1
+        else:
             wanted.append(product.origin_product_no)
-    return wanted
+    return wanted, held
 
 
 def _epoch_microseconds(timestamp: str) -> int | None:
@@ -142,6 +206,12 @@ def _is_fatal(error: CommerceApiError) -> bool:
     return error.status == 403
 
 
+def _is_permanent(error: CommerceApiError) -> bool:
+    """Failures retrying will not fix: quarantined. (Fatal ones are handled first; 5xx, 429 and
+    transport errors that outlasted the retries are transient, and count as errors.)"""
+    return isinstance(error, NotFoundError | MalformedResponseError | ClientRequestError)
+
+
 def run_sync(
     client: CommerceApiClient,
     store: CatalogStore,
@@ -160,6 +230,9 @@ def run_sync(
     progress_every_seconds: float = 10.0,
     on_detail: Callable[[ProductDetail], None] | None = None,
     on_stored: Callable[[CatalogStore, list[int]], None] | None = None,
+    max_error_ratio: float = DEFAULT_MAX_ERROR_RATIO,
+    now: datetime | None = None,
+    max_listing_passes: int = MAX_LISTING_PASSES,
 ) -> SyncReport:
     """Sync the listed products into `store`; return what happened.
 
@@ -170,7 +243,11 @@ def run_sync(
     the product numbers of each chunk written, on the store's thread, after its commit. Fetched details are
     written every `flush_rows` rows or `flush_seconds`, whichever comes first: each write costs a
     transaction (~40-120 ms here, mostly fixed), and a sync killed outright loses at most one
-    interval's details (an aborted one writes what it has).
+    interval's details (an aborted one writes what it has). Products that fail for good are
+    quarantined at the end, held back from later syncs unless the run passes `max_error_ratio` (or
+    aborts): then they are tried again next time. `now` is the run's moment for the quarantine's
+    backoff (tests set it). A listing that the catalog changed under is listed again, up to
+    `max_listing_passes` passes in all (see MAX_LISTING_PASSES).
     """
     report = SyncReport()
     started = time.perf_counter()
@@ -184,16 +261,22 @@ def run_sync(
 
     def list_pages() -> None:
         try:
-            for page in client.iter_search_pages(
-                size=page_size, status_types=status_types, order_type="NO", **search_days,
-            ):
-                while not stop_listing.is_set():
-                    try:
-                        pages.put(page, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop_listing.is_set():
+            while report.listing_passes < max_listing_passes:
+                report.listing_passes += 1
+                totals: set[int] = set()
+                for page in client.iter_search_pages(
+                    size=page_size, status_types=status_types, order_type="NO", **search_days,
+                ):
+                    totals.add(page.total_elements)
+                    while not stop_listing.is_set():
+                        try:
+                            pages.put(page, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop_listing.is_set():
+                        return
+                if len(totals) <= 1:
                     return
         except BaseException as exc:  # handed to the calling thread, which raises it
             pages.put(exc)
@@ -218,9 +301,13 @@ def run_sync(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
     # Read while the token and the first page are on their way.
     ledger = writer.submit(store.detail_ledger)
+    moment = now or datetime.now(UTC)
+    quarantined = writer.submit(store.quarantine_ledger, moment)
     pending_writes: deque[Future[tuple[UpsertCounts, float]]] = deque()
     pending_listings: deque[Future[tuple[ListingWrite, float]]] = deque()
     queued: set[int] = set()
+    listed: set[int] = set()  # products this sync has listed
+    bad_listed: set[object] = set()  # originProductNo of the listing entries it could not read
 
     def write_details(chunk: list[ProductDetail]) -> tuple[UpsertCounts, float]:
         db_started = time.perf_counter()
@@ -260,13 +347,23 @@ def run_sync(
         if cutoff is not None:
             page = replace(page, products=tuple(p for p in page.products if not _modified_after(p, cutoff)))
         report.pages += 1
-        report.listed += len(page.products)
+        # A later pass lists products again: their listing is written again (it may be newer),
+        # but each product is counted, planned and failed once.
+        fresh = [p for p in page.products if p.origin_product_no not in listed]
+        listed.update(p.origin_product_no for p in fresh)
+        report.listed += len(fresh)
+        report.listing_repeats += len(page.products) - len(fresh)
         for number, message in page.bad_entries:
-            report.errors.append(SyncError(number, "search", None, "MALFORMED_ENTRY", message))
+            if number is not None and number in bad_listed:
+                continue
+            bad_listed.add(number)
+            report.add_failure(SyncError(number, "search", None, "MALFORMED_ENTRY", message),
+                               permanent=True, known=quarantined.result().known)
         # The writer stores the page while the workers already fetch its details; its detail
         # chunks queue behind it on the same thread, so they always find their listing.
         pending_listings.append(writer.submit(write_listing, page.products))
-        wanted = products_needing_detail(page.products, ledger.result(), refetch_all=not incremental)
+        wanted, held = _plan_details(fresh, ledger.result(), not incremental, quarantined.result())
+        report.skipped_quarantined += held
         wanted = [number for number in wanted if number not in queued]
         queued.update(wanted)
         report.needs_detail += len(wanted)
@@ -318,8 +415,9 @@ def run_sync(
                             assert error is not None
                             if _is_fatal(error):
                                 raise SyncAborted(f"detail fetch cannot go on: {error}") from error
-                            report.errors.append(
-                                SyncError(outcome.origin_product_no, "detail", error.status, error.code, str(error))
+                            report.add_failure(
+                                SyncError(outcome.origin_product_no, "detail", error.status, error.code, str(error)),
+                                permanent=_is_permanent(error), known=quarantined.result().known,
                             )
                 elif listing_done and not backlog:
                     break
@@ -358,7 +456,11 @@ def run_sync(
             finally:
                 writer.shutdown(wait=True)
                 store.record_errors(run_id, report.errors)
-                report.unchanged_skipped = report.listed - report.needs_detail - report.deleted_changed
+                report.quarantine_held = fatal is None and not report.exceeds(max_error_ratio)
+                report.quarantined_new = store.record_quarantine(
+                    report.quarantine_failures, hold=report.quarantine_held, now=moment)
+                report.unchanged_skipped = (report.listed - report.needs_detail - report.deleted_changed
+                                            - report.skipped_quarantined)
                 report.detail_seconds = client.stats.call_latency_seconds("detail")
                 report.total_seconds = time.perf_counter() - started
     lister.join(timeout=5)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from resources.store import DuckDBStore, refresh_queue
+from resources.store import DuckDBStore, quarantine, refresh_queue
 
 from .settings import POOL
 
@@ -16,6 +16,7 @@ MAX_SALE_PRICE = 999_999_990
 # an item older than that is one whose run died.
 QUEUE_LEASE_SECONDS = 1800.0
 EXAMPLES = 10
+QUARANTINE_LISTED = 50  # quarantined products the check lists; the table has them all
 
 
 def _examples(rows: list[tuple]) -> dg.MetadataValue:
@@ -71,6 +72,42 @@ def products_data_checks(
     yield from results
 
 
+def _quarantine_table(rows: list[tuple]) -> str:
+    lines = ["| originProductNo | api | status | code | failures | retry after | reason |", "|---|---|---|---|---|---|---|"]
+    for number, api, status, code, reason, failures, _, retry_after in rows:
+        text = " ".join(str(reason).split()).replace("|", "\\|")[:200]
+        lines.append(f"| {number} | {api} | {status or ''} | {code or ''} | {failures} | "
+                     f"{retry_after:%Y-%m-%d %H:%M %Z} | {text} |")
+    return "\n".join(lines)
+
+
+@dg.asset_check(asset="products", pool=POOL,
+                description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
+def products_quarantine(store: DuckDBStore) -> dg.AssetCheckResult:
+    # Quarantined products are held back from syncs, not lost: someone should look at them, but
+    # packages of every other product go on.
+    with store.connect() as catalog:
+        total, rows = quarantine.summary(catalog.con, QUARANTINE_LISTED)
+    if not total:
+        return dg.AssetCheckResult(passed=True, metadata={"quarantined_products": 0},
+                                   description="no product is quarantined")
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "quarantined_products": total,
+            "quarantined": dg.MetadataValue.md(_quarantine_table(rows)),
+            "examples": dg.MetadataValue.json([
+                {"origin_product_no": number, "api": api, "status": status, "code": code, "reason": reason,
+                 "failures": failures, "retry_after": retry_after.isoformat()}
+                for number, api, status, code, reason, failures, _, retry_after in rows
+            ]),
+        },
+        description=(f"{total} product(s) quarantined: their details cannot be synced until they change or "
+                     f"their backoff passes; see the sync_quarantine table"),
+    )
+
+
 @dg.asset_check(asset="refresh_queue", blocking=True, pool=POOL,
                 description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
 def refresh_queue_no_stuck_items(store: DuckDBStore) -> dg.AssetCheckResult:
@@ -122,6 +159,7 @@ PACKAGE_GATE_CHECKS = [products_data_checks]
 
 DATA_CHECKS = [
     products_data_checks,
+    products_quarantine,
     refresh_queue_no_stuck_items,
     content_packages_queue_items_finished,
 ]

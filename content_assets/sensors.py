@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
+from resources import package_records
 from resources.store import DuckDBStore, refresh_queue
 
 from .data_checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
@@ -58,16 +59,22 @@ def _locked(exc: duckdb.Error) -> dg.SkipReason:
 
 @dataclass(frozen=True)
 class WaitingWork:
-    """Queue items the next package run would claim (refresh_queue.claim's conditions)."""
+    """Queue items the next package run would claim (refresh_queue.claim's conditions), and
+    packages whose missing pictures are due for a retry (package_records.MISSING_RETRY_DUE)."""
 
     items: int
     last_change: datetime | None
+    retries_due: int = 0
+    latest_retry: datetime | None = None
 
     @property
     def run_key(self) -> str:
         # The same items in the same state give the same key: a tick never launches them twice.
         stamp = self.last_change.isoformat() if self.last_change else "-"
-        return f"refresh-queue:{self.items}:{stamp}"
+        key = f"refresh-queue:{self.items}:{stamp}"
+        if self.retries_due:
+            key += f":retries:{self.retries_due}:{self.latest_retry.isoformat() if self.latest_retry else '-'}"
+        return key
 
 
 def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_seconds: float) -> WaitingWork:
@@ -80,7 +87,8 @@ def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_sec
         """,  # noqa: S608
         [max_attempts, lease_seconds],
     ).fetchall()
-    return WaitingWork(int(items), last_change)
+    retries_due, latest_retry = package_records.missing_retries_due(con)
+    return WaitingWork(int(items), last_change, retries_due, latest_retry)
 
 
 @dg.sensor(
@@ -103,13 +111,14 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
                                 lease_seconds=QUEUE_LEASE_SECONDS)
     except duckdb.IOException as exc:
         return _locked(exc)
-    if work.items == 0:
-        return dg.SkipReason("the refresh queue has nothing waiting")
+    if work.items == 0 and work.retries_due == 0:
+        return dg.SkipReason("the refresh queue has nothing waiting")  # nor a picture retry
     if work.run_key == context.cursor:
         return dg.SkipReason(f"already launched a run for these {work.items} item(s)")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=work.run_key, tags={"content_ops/trigger": "refresh_queue",
-                                                                "content_ops/items": str(work.items)})],
+                                                                "content_ops/items": str(work.items),
+                                                                "content_ops/picture_retries": str(work.retries_due)})],
         cursor=work.run_key,
     )
 

@@ -7,6 +7,9 @@ materialization and metadata.
 All four are partitioned by KST day of `modifiedDate`. A range of days (a backfill, or the whole
 catalog) runs as one run with one search over the whole range, not one run per day. Re-running a
 partition is idempotent: unchanged products are skipped by modifiedDate and payload hash.
+
+Whatever a sync stored reaches the refresh queue, even when the run is then judged failed: the
+sync enqueues its stored changes before it raises, so no package waits on an unrelated failure.
 """
 
 import time
@@ -16,9 +19,10 @@ import dagster as dg
 
 from resources.commerce_api import CommerceApiResource
 from resources.package_writer import PackageWriter
-from resources.store import DuckDBStore, refresh_queue
+from resources.run_stoppers import stops_run
+from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
-from .catalog_sync import ALL_STATUS_TYPES, SyncAborted, run_sync
+from .catalog_sync import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
 from .media_warmup import media_warmup
 from .partitions import catalog_days, modified_days
 from .settings import GROUP, POOL
@@ -27,7 +31,8 @@ from .settings import GROUP, POOL
 class SyncConfig(dg.Config):
     page_size: int = 500
     status_types: list[str] = list(ALL_STATUS_TYPES)
-    max_error_ratio: float = 0.05
+    # Judged on new failures only: products already quarantined that fail for good again do not count.
+    max_error_ratio: float = DEFAULT_MAX_ERROR_RATIO
     flush_rows: int = 1000  # details per write at most; at 2 req/s a write every 5 s comes first
     # Download and normalize the fetched products' pictures into the package image cache, and
     # stage their packages (default variant and settings), while the sync waits on the rate
@@ -38,6 +43,27 @@ class SyncConfig(dg.Config):
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
+
+
+def enqueue_stored_changes(catalog: CatalogStore) -> refresh_queue.EnqueueCounts:
+    """Enqueue every product whose current version has no package yet, in one transaction."""
+    catalog.con.execute("BEGIN TRANSACTION")
+    try:
+        counts = refresh_queue.enqueue_changed_products(catalog.con)
+        catalog.con.execute("COMMIT")
+    except Exception:
+        catalog.con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _quarantine_metadata(report: SyncReport, quarantined_total: int) -> dict[str, object]:
+    return {
+        "quarantined_total": quarantined_total,
+        "quarantined_new": report.quarantined_new,
+        "skipped_quarantined": report.skipped_quarantined,
+        "new_failures": report.new_failures,
+    }
 
 
 @dg.multi_asset(
@@ -54,6 +80,7 @@ def _ms(seconds: float | None) -> float | None:
     partitions_def=catalog_days,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
+@stops_run
 def catalog_sync(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
@@ -84,16 +111,26 @@ def catalog_sync(
                 max_concurrency=commerce_api.max_concurrency,
                 flush_rows=config.flush_rows,
                 run_id=context.run.run_id,
+                max_error_ratio=config.max_error_ratio,
                 log=context.log.info,
                 on_detail=warmup.submit if warmup else None,
                 on_stored=warmup.prebuild_stored if warmup else None,
             )
         except SyncAborted as exc:
-            raise dg.Failure(description=str(exc), metadata={"api_requests_total": client.stats.requests_by_endpoint()}) from exc
+            enqueued = enqueue_stored_changes(catalog)  # what it stored before stopping still counts
+            raise dg.Failure(description=str(exc), metadata={
+                "api_requests_total": client.stats.requests_by_endpoint(),
+                "refresh_queue_enqueue_total": enqueued.total,
+            }) from exc
         warmed = warmup.close() if warmup else None
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
+        quarantined_total = catalog.count("sync_quarantine")
+        failed = report.exceeds(config.max_error_ratio)
+        # Enqueued here, before the run is judged: a failed run's stored changes must not wait for
+        # the next successful sync (refresh_queue, the asset, does not run after a failure).
+        enqueued = enqueue_stored_changes(catalog) if failed else None
 
     stats = client.stats
     requests = stats.requests_by_endpoint()
@@ -104,6 +141,8 @@ def catalog_sync(
             "dagster/row_count": list_rows,
             "products_listed": report.listed,
             "pages": report.pages,
+            "listing_passes": report.listing_passes,
+            "listing_repeats": report.listing_repeats,
             "token_fetch_seconds": round(token_fetch_seconds, 3),
             "list_fetch_seconds": round(report.list_fetch_seconds, 3),
             "list_fetch_p95_ms": _ms(search_latency["p95"]),
@@ -156,17 +195,25 @@ def catalog_sync(
         ),
         "error_ratio": round(report.error_ratio, 4),
         "api_requests_total_count": stats.total_requests,
+        **_quarantine_metadata(report, quarantined_total),
     }
-    if report.error_ratio > config.max_error_ratio:
+    if failed:
+        assert enqueued is not None
         raise dg.Failure(
             description=(
-                f"{len(report.errors)} product(s) failed ({report.error_ratio:.1%}), more than the "
-                f"allowed {config.max_error_ratio:.1%}; see the sync_errors table"
+                f"{report.new_failures} product(s) failed ({report.error_ratio:.1%}), more than the "
+                f"allowed {config.max_error_ratio:.1%}; see the sync_errors table "
+                f"({enqueued.total} stored change(s) enqueued for packages)"
             ),
-            metadata=products_metadata,
+            metadata={**products_metadata, "refresh_queue_enqueue_total": enqueued.total},
         )
     if report.errors:
         context.log.warning(f"{len(report.errors)} product(s) skipped after errors; see the sync_errors table")
+    if quarantined_total:
+        context.log.warning(
+            f"{quarantined_total} product(s) quarantined ({report.quarantined_new} new, "
+            f"{report.skipped_quarantined} held back this run); see the sync_quarantine table"
+        )
     yield dg.MaterializeResult(asset_key="products", metadata=products_metadata)
 
 
@@ -178,9 +225,7 @@ def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
     # has no package yet is enqueued (idempotent), so a product changed again elsewhere is not missed.
     started = time.perf_counter()
     with store.connect() as catalog:
-        catalog.con.execute("BEGIN TRANSACTION")
-        counts = refresh_queue.enqueue_changed_products(catalog.con)
-        catalog.con.execute("COMMIT")
+        counts = enqueue_stored_changes(catalog)
         by_status = refresh_queue.status_counts(catalog.con)
     return dg.MaterializeResult(
         metadata={

@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
 
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
+from . import quarantine
+from .quarantine import QuarantineFailure, QuarantineLedger
 from .upsert import (
     DETAIL_TEXT_MD5_COLUMN,
     PRODUCT_COLUMNS,
@@ -164,6 +167,7 @@ class CatalogStore:
                 FROM (SELECT * FROM listing_page QUALIFY row_number() OVER (PARTITION BY origin_product_no) = 1)
                 """
             )
+            quarantine.release_listed(con, "listing_page")
             con.unregister("listing_page")
             deleted_upsert = self._merge_products_for(deleted_changed) if deleted_changed else UpsertCounts()
             con.execute("COMMIT")
@@ -202,6 +206,7 @@ class CatalogStore:
                 "product_list l JOIN detail_chunk d USING (origin_product_no)",
                 detail_text_md5=f"d.{DETAIL_TEXT_MD5_COLUMN}",
             )
+            quarantine.release_fetched(con, "detail_chunk")
             con.unregister("detail_chunk")
             con.execute("COMMIT")
         except Exception:
@@ -247,9 +252,20 @@ class CatalogStore:
             [[run_id, e.origin_product_no, e.api, e.status, e.code, e.message] for e in errors],
         )
 
+    # -- quarantine (resources/store/quarantine.py) ------------------------------------------
+
+    def quarantine_ledger(self, now: datetime) -> QuarantineLedger:
+        """The quarantined products, and which of them a sync starting `now` holds back."""
+        return quarantine.read_ledger(self.con, now)
+
+    def record_quarantine(self, failures: Sequence[QuarantineFailure], *, hold: bool, now: datetime) -> int:
+        """Quarantine products that failed for good; return how many were not quarantined before."""
+        return quarantine.record(self.con, failures, hold=hold, now=now)
+
     # -- reads ---------------------------------------------------------------------------------
 
     def count(self, table: str) -> int:
-        if table not in {"product_list", "product_details", "products", "refresh_queue", "packages", "sync_errors"}:
+        if table not in {"product_list", "product_details", "products", "refresh_queue", "packages", "sync_errors",
+                         "sync_quarantine", "catalog_products"}:
             raise ValueError(f"unknown table {table!r}")
         return int(self.con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608

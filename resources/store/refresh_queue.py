@@ -115,3 +115,9 @@ def finish(
 
 def status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute("SELECT status, count(*) FROM refresh_queue GROUP BY status").fetchall())
+
+
+def failed_products(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """Products whose item last ended failed: a run that fails them again finds nothing new."""
+    rows = con.execute(f"SELECT origin_product_no FROM refresh_queue WHERE status = '{FAILED}'").fetchall()  # noqa: S608
+    return {int(number) for (number,) in rows}

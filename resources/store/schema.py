@@ -217,6 +217,57 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         DROP TABLE rehashed_products;
         """,
     ),
+    (
+        6,
+        # Products a sync cannot fetch for a reason retrying will not fix (404 while listed, a
+        # detail or listing entry that breaks the contract) are held here, one row each, until
+        # their listed modifiedDate changes or retry_after passes (resources/store/quarantine.py).
+        # products keeps only products with a detail (what packages are built from); the view
+        # catalog_products is the whole catalog: products, plus quarantined products made from
+        # their listing alone, each with its detail_status (synced, quarantined: an older
+        # detail is kept, listing_only: none yet).
+        """
+        CREATE TABLE sync_quarantine (
+            origin_product_no BIGINT PRIMARY KEY,
+            modified_date TIMESTAMPTZ,        -- the listed modifiedDate it failed at; NULL if unparseable
+            api VARCHAR NOT NULL,             -- detail | search (a malformed listing entry)
+            status INTEGER,
+            code VARCHAR,
+            reason VARCHAR NOT NULL,
+            failures INTEGER NOT NULL,
+            first_failed_at TIMESTAMPTZ NOT NULL,
+            last_failed_at TIMESTAMPTZ NOT NULL,
+            retry_after TIMESTAMPTZ NOT NULL
+        );
+        CREATE VIEW catalog_products AS
+        SELECT p.origin_product_no, p.channel_product_no, p.seller_management_code, p.name, p.status_type,
+               p.sale_price, p.discounted_price, p.stock_quantity, p.representative_image_url, p.modified_date,
+               p.category, p.brand_name, p.manufacturer_name, p.model_name, p.seller_tags, p.image_urls,
+               p.detail_content, p.page_title, p.meta_description,
+               CASE WHEN q.origin_product_no IS NULL THEN 'synced' ELSE 'quarantined' END AS detail_status,
+               q.reason AS quarantine_reason
+        FROM products p LEFT JOIN sync_quarantine q USING (origin_product_no)
+        UNION ALL
+        SELECT l.origin_product_no, l.channel_product_no, l.seller_management_code, l.name, l.status_type,
+               l.sale_price, l.discounted_price, l.stock_quantity, l.representative_image_url, l.modified_date,
+               l.category, l.brand_name, l.manufacturer_name, NULL, l.seller_tags, [l.representative_image_url],
+               NULL, NULL, NULL,
+               'listing_only', q.reason
+        FROM sync_quarantine q JOIN product_list l USING (origin_product_no)
+        WHERE l.origin_product_no NOT IN (SELECT origin_product_no FROM products);
+        """,
+    ),
+    (
+        7,
+        # A package built without pictures that failed (404, not an image, too big, ...) says
+        # which and why, and when the first of them is tried again: once that time has passed the
+        # package is stale (resources/package_records.py owns that rule).
+        """
+        ALTER TABLE packages ADD COLUMN missing_images INTEGER DEFAULT 0;
+        ALTER TABLE packages ADD COLUMN missing_image_reasons VARCHAR;  -- JSON: [{position, sourceUrl, reason}]
+        ALTER TABLE packages ADD COLUMN missing_retry_at TIMESTAMPTZ;
+        """,
+    ),
 )
 
 

@@ -237,6 +237,7 @@ JOB_CHECK_KEYS = {
         ("products", "no_regression"),
         ("products", "products_name_and_price_valid"),
         ("products", "products_origin_product_no_unique"),
+        ("products", "products_quarantine"),
         ("products", "slo_sync_wall_time"),
         ("products", "slo_upsert_10k_rows"),
         ("refresh_queue", "refresh_queue_no_stuck_items"),
@@ -249,8 +250,9 @@ JOB_CHECK_KEYS = {
         ("content_packages", "slo_summary"),
     },
 }
-# Was 10 and 4, a step per check.
-JOB_CHECK_STEPS = {"sync_catalog": 5, "build_packages": 2}
+# Was 10 and 4, a step per check; products_quarantine (a WARN) is a step of its own, since the
+# package gate reads every check of the products data checks' step.
+JOB_CHECK_STEPS = {"sync_catalog": 6, "build_packages": 2}
 
 
 def test_each_job_checks_the_same_keys_in_fewer_steps():

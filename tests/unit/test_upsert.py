@@ -169,7 +169,7 @@ def test_migration_5_rehashes_products_and_the_queue_items_that_ask_for_them(tmp
         " (2, 'stale', 'changed', 'pending', 0, NULL, now(), now())",
         [old_hash],
     )
-    assert migrate(connection) == [5]
+    assert migrate(connection)[0] == 5  # and the migrations after it
     new_hash = _md5("\x1f".join(_PINNED_FIELDS))
     assert connection.execute("SELECT payload_hash FROM products WHERE origin_product_no = 1").fetchone() == (new_hash,)
     queue = dict(connection.execute("SELECT origin_product_no, payload_hash FROM refresh_queue").fetchall())
