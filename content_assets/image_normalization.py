@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+import warnings
 from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps
@@ -32,6 +33,13 @@ _ON_ITS_SIDE = frozenset(range(5, 9))
 # only acts from 6x, i.e. on huge PNGs, which have no draft mode.
 RESAMPLE = Image.Resampling.BICUBIC
 REDUCING_GAP = 3.0
+# Decoding is bounded by the picture's pixels, read from its header before any decoding: 50 MP is
+# more than any phone or product camera makes (a 200 MP sensor bins to 12-50 MP), and a 50 MP RGB
+# picture decodes to 150 MB. Pillow's own bomb check is set to the same figure; its warning (past
+# the limit, below twice it) is an error here, not a line on stderr.
+MAX_PIXELS = 50_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 @dataclass(frozen=True)
@@ -64,13 +72,16 @@ class NormalizedImage:
 
 
 class ImageDecodeError(ValueError):
-    """The bytes are not an image Pillow can read."""
+    """The bytes are not an image Pillow can read, or decoding them would cost too much."""
 
 
 def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedImage:
     started = time.perf_counter()
     try:
         image = Image.open(io.BytesIO(source))
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageDecodeError(f"image of {image.width}x{image.height} pixels exceeds the {MAX_PIXELS:,}-pixel "
+                                   f"limit (a decompression bomb or an unreasonably large picture)")
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
         # JPEG decoders can scale by 1/2, 1/4, 1/8 while decoding: big photos cost a fraction.
         # Draft keeps both sides at least as asked, so only the side that becomes the width is
@@ -82,7 +93,11 @@ def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedIma
         if orientation in _TURNED:
             image = ImageOps.exif_transpose(image)
         image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except ImageDecodeError:
+        raise
+    except Image.UnidentifiedImageError:  # its message names a memory address: not one stable line
+        raise ImageDecodeError(f"not an image Pillow can read ({len(source)} bytes)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageDecodeError(f"cannot decode image ({len(source)} bytes): {exc}") from exc
     return encode_frame(image, settings, started)
 

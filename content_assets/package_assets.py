@@ -10,28 +10,40 @@ that look alike across packages) at the top of PACKAGES_DIR are refreshed.
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
+from datetime import datetime, timezone
+from typing import Any, Optional
 
 import dagster as dg
 import duckdb
 
 from resources import package_records
 from resources.commerce_api import CommerceApiResource, percentile
+from resources.image_cache import ImageCache
 from resources.package_records import PackageRecord, PictureRecord
-from resources.package_writer import PackageWriter
+from resources.package_writer import DiskFullError, PackageWriter, as_disk_full
+from resources.run_stoppers import stops_run
 from resources.store import DuckDBStore, refresh_queue
 
 from .image_normalization import NormalizeSettings
 from .image_pool import ImagePool
 from .keyframes import DEFAULT_KEYFRAMES
-from .package_builder import DEFAULT_VIDEO_MAX_BYTES, VIDEO_BROKEN, VIDEO_MISSING, BuildOutcome, PackageBuilder
+from .package_builder import (
+    DEFAULT_PICTURE_MAX_BYTES,
+    DEFAULT_VIDEO_MAX_BYTES,
+    VIDEO_BROKEN,
+    VIDEO_MISSING,
+    BuildOutcome,
+    PackageBuilder,
+)
 from .package_gallery import render_gallery, render_repeats_json, repeats_report
 from .package_zip import DEFAULT_DEFLATE_LEVEL
 from .packaging import (
     DEFAULT_DISCLOSURE,
+    MissingImage,
     PackageRenderer,
     PackageSettings,
     TemplateSet,
@@ -55,6 +67,8 @@ class PackagesConfig(dg.Config):
     image_threads: Optional[int] = None  # threads for image and video work; default: CPU count
     images_in_flight: int = 16  # pictures downloaded but not yet in the cache, at most
     video_max_bytes: int = DEFAULT_VIDEO_MAX_BYTES
+    picture_max_bytes: int = DEFAULT_PICTURE_MAX_BYTES  # a bigger picture is refused as it downloads
+    strict_pictures: bool = False  # True: a picture that cannot be had fails its package (else it is left out)
     repeat_max_distance: int = DEFAULT_MAX_DISTANCE  # perceptual-hash bits for "the same picture"
     max_items: Optional[int] = None
     max_attempts: int = 3
@@ -69,6 +83,7 @@ def variant_for(origin_product_no: int, variants: list[str]) -> str:
 
 @dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"}, pool=POOL,
           description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product.")
+@stops_run
 def content_packages(
     context: dg.AssetExecutionContext,
     config: PackagesConfig,
@@ -98,6 +113,8 @@ def content_packages(
         context.log.info(f"swept leftovers of an interrupted run: {swept}")
 
     with store.connect() as catalog:
+        # Items that had already failed before this run: failing again, they do not count as new.
+        previously_failed = refresh_queue.failed_products(catalog.con)
         items = refresh_queue.claim(catalog.con, limit=config.max_items, max_attempts=config.max_attempts)
         claimed = {item.origin_product_no for item in items}
         stale = _stale_packages(catalog.con, templates, settings, variants_of, claimed)
@@ -112,27 +129,44 @@ def content_packages(
 
     outcomes: list[BuildOutcome] = []
     failures: dict[tuple[int, str], str] = {}  # (product, variant) -> what went wrong
+    disk_full: DiskFullError | None = None  # set once: the rest of the run is not attempted
     with ImagePool(config.image_threads, config.images_in_flight) as pool, \
             ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
         builder = PackageBuilder(renderer, package_writer, cache, client.fetch_image, pool, downloads,
-                                 video_max_bytes=config.video_max_bytes)
+                                 video_max_bytes=config.video_max_bytes, picture_max_bytes=config.picture_max_bytes,
+                                 strict_pictures=config.strict_pictures)
+
+        out_of_space = threading.Event()  # seen by a package thread: the others start no package
 
         def build(job: tuple[int, str]) -> BuildOutcome:
             number, variant = job
             product = products.get(number)
             if product is None:
                 raise LookupError(f"originProductNo {number} is queued but not in products")
-            return builder.build(product, variant)
+            if out_of_space.is_set():
+                raise DiskFullError(package_writer.root)
+            try:
+                return builder.build(product, variant)
+            except Exception as exc:
+                if as_disk_full(exc, package_writer.root) is not None:
+                    out_of_space.set()
+                raise
 
         package_threads = config.package_threads or os.cpu_count() or 1
         with ThreadPoolExecutor(max_workers=max(1, package_threads), thread_name_prefix="package") as threads:
             futures = {threads.submit(build, job): job for job in jobs}
             for index, (future, (number, variant)) in enumerate(futures.items(), start=1):
+                if disk_full is not None and future.cancel():  # every later package would fail alike
+                    failures[(number, variant)] = f"{variant}: {disk_full}"
+                    continue
                 try:
                     outcomes.append(future.result())
                 except Exception as exc:  # one bad product never fails the batch; it is recorded
                     failures[(number, variant)] = f"{variant}: {type(exc).__name__}: {exc}"
-                    context.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
+                    if disk_full is None and (disk_full := as_disk_full(exc, package_writer.root)) is not None:
+                        context.log.error(str(disk_full))
+                    elif disk_full is None:
+                        context.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
                 if index % 200 == 0:
                     context.log.info(f"packages: {index}/{len(jobs)} done")
         image_pool_started = pool.started
@@ -151,8 +185,10 @@ def content_packages(
         # Unchanged packages normally have their row; one the store lost is recorded from its meta.json.
         recorded = package_records.recorded_keys(catalog.con, [(o.plan.origin_product_no, o.plan.variant)
                                                                for o in unchanged])
-        unrecorded = [o for o in unchanged if (o.plan.origin_product_no, o.plan.variant) not in recorded]
-        packages = [_package_record(o, package_writer) for o in built + unrecorded]
+        # So are unchanged packages still missing pictures: their next retry time has moved.
+        unrecorded = [o for o in unchanged if (o.plan.origin_product_no, o.plan.variant) not in recorded
+                      or o.plan.missing]
+        packages = [_package_record(o, package_writer, cache) for o in built + unrecorded]
         pictures = [picture for o in built for picture in _picture_records(o)]
         pictures += [picture for o in unrecorded for picture in _pictures_from_meta(o, package_writer)]
         catalog.con.execute("BEGIN TRANSACTION")
@@ -163,7 +199,7 @@ def content_packages(
 
         gallery_bytes_written = gallery_seconds = 0.0
         repeat_count: int | None = None  # known when the report was refreshed
-        if built or failed or unrecorded or not (package_writer.root / "index.html").exists():
+        if disk_full is None and (built or failed or unrecorded or not (package_writer.root / "index.html").exists()):
             gallery_started = time.perf_counter()
             hashes = [HashedImage(*row) for row in package_records.picture_hashes(catalog.con)]
             repeats = find_repeats(hashes, config.repeat_max_distance)
@@ -171,7 +207,8 @@ def content_packages(
             gallery_bytes_written += package_writer.write_root_file(
                 "repeats.json", render_repeats_json(repeats_report(repeats, config.repeat_max_distance)))
             gallery_bytes_written += package_writer.write_root_file(
-                "index.html", render_gallery(package_records.gallery_rows(catalog.con), repeats))
+                "index.html", render_gallery(package_records.gallery_rows(catalog.con), repeats,
+                                             package_records.quarantined_products(catalog.con)))
             gallery_seconds = time.perf_counter() - gallery_started
 
     # Versions staged by a sync that this run did not publish (their product changed again, or
@@ -212,6 +249,8 @@ def content_packages(
         "videos_with_keyframes": sum(1 for v in videos if v.keyframes),
         "videos_broken": sum(1 for v in videos if v.status == VIDEO_BROKEN),
         "videos_missing": sum(1 for v in videos if v.status == VIDEO_MISSING),
+        "packages_missing_pictures": sum(1 for o in outcomes if o.plan.missing),
+        "pictures_missing": sum(len(o.plan.missing) for o in outcomes),
         "repeated_pictures": repeat_count,
         "image_pool_started": image_pool_started,
         "variants": list(config.variants),
@@ -225,16 +264,22 @@ def content_packages(
     if failures:
         metadata["failed_examples"] = dg.MetadataValue.json(
             {f"{number}/{variant}": message for (number, variant), message in list(failures.items())[:10]})
-    if jobs and len(failures) / len(jobs) > config.max_error_ratio:
-        raise dg.Failure(description=f"{len(failures)} of {len(jobs)} packages failed", metadata=metadata)
+    if disk_full is not None:
+        raise dg.Failure(description=str(disk_full), metadata=metadata)
+    # An outage fails the run; products that were failing already and still fail do not.
+    new_failures = [key for key in failures if key[0] not in previously_failed]
+    metadata["packages_failed_new"] = len(new_failures)
+    if jobs and len(new_failures) / len(jobs) > config.max_error_ratio:
+        raise dg.Failure(description=f"{len(new_failures)} of {len(jobs)} packages failed anew "
+                                     f"({len(failures)} failed in all)", metadata=metadata)
     return dg.MaterializeResult(metadata=metadata)
 
 
 def _stale_packages(con: duckdb.DuckDBPyConnection, templates: TemplateSet, settings: PackageSettings,
                     variants_of: Callable[[int], list[str]], claimed: set[int]) -> set[tuple[int, str]]:
     """(product, variant) pairs of packaged live products whose package for a wanted variant is
-    missing or was built by another template version or other settings. Claimed products are
-    built anyway."""
+    missing, was built by another template version or other settings, or lacks pictures whose
+    retry is due (package_records.MISSING_RETRY_DUE). Claimed products are built anyway."""
     built = package_records.packages_of_live_products(con)
     by_product: dict[int, dict[str, package_records.BuiltPackage]] = {}
     for package in built:
@@ -246,12 +291,12 @@ def _stale_packages(con: duckdb.DuckDBPyConnection, templates: TemplateSet, sett
         for variant in variants_of(number):
             package = packages.get(variant)
             if (package is None or package.template_version != templates.get(variant).version
-                    or package.settings_hash != settings.fingerprint):
+                    or package.settings_hash != settings.fingerprint or package.missing_retry_due):
                 stale.add((number, variant))
     return stale
 
 
-def _package_record(outcome: BuildOutcome, writer: PackageWriter) -> PackageRecord:
+def _package_record(outcome: BuildOutcome, writer: PackageWriter, cache: ImageCache) -> PackageRecord:
     plan, video = outcome.plan, outcome.video
     keyframes = len(video.keyframes) if video else 0
     if outcome.unchanged:  # recorded again after the store lost its row: read what the package says
@@ -274,7 +319,20 @@ def _package_record(outcome: BuildOutcome, writer: PackageWriter) -> PackageReco
         keyframe_count=keyframes,
         video_status=video_status,
         video_error=video_error,
+        **_missing_fields(plan.missing, cache),
     )
+
+
+def _missing_fields(missing: tuple[MissingImage, ...], cache: ImageCache) -> dict[str, Any]:
+    """The record's account of missing pictures; the retry time is the first failure record's
+    (a picture without one is due now)."""
+    if not missing:
+        return {}
+    retries = [failure.retry_after if (failure := cache.failure_of(item.source_url)) else cache.clock()
+               for item in missing]
+    return {"missing_images": len(missing),
+            "missing_image_reasons": json.dumps([item.as_meta() for item in missing], ensure_ascii=False),
+            "missing_retry_at": datetime.fromtimestamp(min(retries), timezone.utc)}
 
 
 def _picture_records(outcome: BuildOutcome) -> list[PictureRecord]:

@@ -6,6 +6,13 @@ then normalized and stored in the cache by an image-pool thread, a package's pic
 with a pool slot held from download until the result is in the cache. A thread that cannot get a
 slot first finishes its own pending pictures (giving their slots back), so it never waits on
 others while holding slots: no deadlock, whatever the pool size.
+
+A picture that cannot be had (an HTTP error, not an image, truncated, too big, too many pixels,
+too slow, an unreachable host) does not fail the package: it is built without it, the rest
+numbered without gaps, and `meta.json` says which is missing and why. The failure is recorded in
+the image cache with a retry time; until then the picture is not fetched again and the package
+as built stays current; after it, the next build tries again. `strict_pictures` fails the package
+instead, as every bad picture did before.
 """
 
 from __future__ import annotations
@@ -27,14 +34,20 @@ import httpx
 from resources.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
 from resources.package_writer import PackageFile, PackageWrite, PackageWriter, check_file_name
 
-from .image_normalization import NormalizedImage, normalize_image
+from .image_normalization import ImageDecodeError, NormalizedImage, normalize_image
 from .image_pool import ImagePool
 from .keyframes import KeyframeResult, VideoError, extract_keyframes
 from .package_zip import zip_bytes
-from .packaging import PackagePlan, PackageProduct, PackageRenderer, PostImage
+from .packaging import MissingImage, PackagePlan, PackageProduct, PackageRenderer, PostImage
 
 VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
 DEFAULT_VIDEO_MAX_BYTES = 200 * 1024 * 1024
+# A product photo is a few MB at most; past this a download is refused as it arrives.
+DEFAULT_PICTURE_MAX_BYTES = 30 * 1024 * 1024
+# How long a package waits for a picture's decode once it is downloaded (pixels are bounded by
+# image_normalization.MAX_PIXELS; this is the backstop). Generous: it includes any wait for a
+# pool thread. A decode past it keeps running on its thread and lands in the cache for later.
+DEFAULT_DECODE_SECONDS = 60.0
 PACKAGE_ZIP = "package.zip"
 UNIQUE_PACK = "unique-pack.zip"
 # After this many refused or timed-out connections (each already retried by the client), an
@@ -44,6 +57,19 @@ UNREACHABLE_AFTER = 3
 
 class UnreachableHostError(ConnectionError):
     """Pictures from this host are not fetched again in this run."""
+
+
+class PictureError(Exception):
+    """A picture that could not be had; its package is built without it, or fails when strict."""
+
+    def __init__(self, missing: MissingImage) -> None:
+        super().__init__(f"picture {missing.position} ({missing.source_url}): {missing.reason}")
+        self.missing = missing
+
+
+# What a failed download raises: HTTP and transport errors, an unreachable host or a download over
+# its deadline (OSError), a body over its size limit (ValueError), a URL that is not one.
+_DOWNLOAD_ERRORS = (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError)
 
 
 @dataclass
@@ -116,32 +142,39 @@ class PackageBuilder:
         downloads: Executor,
         *,
         video_max_bytes: int = DEFAULT_VIDEO_MAX_BYTES,
+        picture_max_bytes: int = DEFAULT_PICTURE_MAX_BYTES,
+        decode_seconds: float = DEFAULT_DECODE_SECONDS,
+        strict_pictures: bool = False,
     ) -> None:
         self.renderer = renderer
         self.writer = writer
         self.cache = cache
-        self.fetch = fetch  # a CDN GET: CommerceApiClient.fetch_image
+        self.fetch = fetch  # a CDN GET: CommerceApiClient.fetch_image(url, max_bytes)
         self.pool = pool
         self.downloads = downloads  # threads that fetch pictures, so one package's arrive in parallel
         self.video_max_bytes = video_max_bytes
+        self.picture_max_bytes = picture_max_bytes
+        self.decode_seconds = decode_seconds
+        self.strict_pictures = strict_pictures  # a bad picture fails its package
         self.settings = renderer.settings
         self._refused: dict[str, int] = {}  # image host -> connection failures in a row
         self._refused_lock = threading.Lock()
 
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
-        plan = self.renderer.plan(product, variant)
-        if self.writer.is_current(product.origin_product_no, variant, plan.content_hash):
-            write = self.writer.write(product.origin_product_no, variant, plan.content_hash, {})
+        full = self.renderer.plan(product, variant)
+        number = product.origin_product_no
+        plan = self._known_plan(full)
+        if self.writer.is_current(number, variant, plan.content_hash):
+            write = self.writer.write(number, variant, plan.content_hash, {})
             return BuildOutcome(plan, write, time.perf_counter() - started)
-        if self.writer.has_build(product.origin_product_no, variant, plan.content_hash):
+        if self.writer.has_build(number, variant, plan.content_hash):
             return self._adopt(plan, started)
 
         timings = MediaTimings()
-        images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
-        video = self._prepare_video(plan.video_url, timings)
+        plan, images, video = self._prepare_media(full, plan.missing, timings)
         files = self._package_files(plan, images, video, timings)
-        write = self.writer.write(product.origin_product_no, variant, plan.content_hash, files)
+        write = self.writer.write(number, variant, plan.content_hash, files)
         timings.copy_seconds += write.link_seconds
         return BuildOutcome(plan, write, time.perf_counter() - started, timings, tuple(images), video)
 
@@ -150,16 +183,49 @@ class PackageBuilder:
         run that publishes it (`build`) only swaps a link. The version is content-addressed: a
         build for the same product, templates and settings is the same files. False when there
         was nothing to do."""
-        plan = self.renderer.plan(product, variant)
+        full = self.renderer.plan(product, variant)
         number = product.origin_product_no
+        plan = self._known_plan(full)
         if self.writer.is_current(number, variant, plan.content_hash) or \
                 self.writer.has_build(number, variant, plan.content_hash):
             return False
         timings = MediaTimings()
-        images = self._prepare_images(plan.image_urls, timings, self._previous_sources(plan))
-        video = self._prepare_video(plan.video_url, timings)
+        plan, images, video = self._prepare_media(full, plan.missing, timings)
         self.writer.stage(number, variant, plan.content_hash, self._package_files(plan, images, video, timings))
         return True
+
+    def _known_plan(self, full: PackagePlan) -> PackagePlan:
+        """The package as it would be built now without fetching anything: the full plan, or
+        (when it is not on disk) the plan without the pictures whose retry is not yet due."""
+        number, variant = full.origin_product_no, full.variant
+        if self.writer.is_current(number, variant, full.content_hash):
+            return full
+        waiting = self._waiting_pictures(full.image_urls)
+        if waiting and self.strict_pictures:
+            raise PictureError(waiting[0])
+        return self.renderer.without(full, waiting)
+
+    def _waiting_pictures(self, urls: Sequence[str]) -> list[MissingImage]:
+        """Pictures that failed before and are not due for another try yet."""
+        now = self.cache.clock()
+        waiting = []
+        for position, url in enumerate(urls, start=1):
+            failure = self.cache.failure_of(url)
+            if failure is None or failure.due(now):
+                continue
+            known = self.cache.source_of(url)  # it failed, but another run has since got it
+            if known is None or self.cache.normalized(known.sha256, self.settings.image.key) is None:
+                waiting.append(MissingImage(position, url, failure.reason))
+        return waiting
+
+    def _prepare_media(self, full: PackagePlan, waiting: Sequence[MissingImage], timings: MediaTimings
+                       ) -> tuple[PackagePlan, list[CachedImage], VideoOutcome | None]:
+        """Pictures and keyframes for the full plan; the plan returned leaves out the pictures
+        that were waiting for their retry or failed now."""
+        images, failed = self._prepare_images(full.image_urls, timings, self._previous_sources(full),
+                                              skip={item.position for item in waiting})
+        video = self._prepare_video(full.video_url, timings)
+        return self.renderer.without(full, [*waiting, *failed]), images, video
 
     def _adopt(self, plan: PackagePlan, started: float) -> BuildOutcome:
         """Publish a prebuilt version; what it holds is read back from its meta.json."""
@@ -183,7 +249,9 @@ class PackageBuilder:
         """Download and normalize pictures and video keyframes into the cache, building nothing:
         a later build of a package with these media and settings finds them ready."""
         timings = MediaTimings()
-        self._prepare_images(tuple(image_urls), timings)
+        urls = tuple(image_urls)
+        waiting = self._waiting_pictures(urls)
+        self._prepare_images(urls, timings, skip={item.position for item in waiting})
         self._prepare_video(video_url, timings)
         return timings
 
@@ -214,7 +282,7 @@ class PackageBuilder:
                 sources[url] = (path, sha256)
         return sources
 
-    def _fetch(self, url: str) -> bytes:
+    def _fetch(self, url: str, max_bytes: int) -> bytes:
         """A CDN GET that gives up on a host which keeps refusing connections."""
         host = urlsplit(url).netloc
         with self._refused_lock:
@@ -222,7 +290,7 @@ class PackageBuilder:
                 raise UnreachableHostError(f"{host} refused {UNREACHABLE_AFTER} connections in a row in this run; "
                                            f"not fetching {url}")
         try:
-            data = self.fetch(url)
+            data = self.fetch(url, max_bytes)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             with self._refused_lock:
                 self._refused[host] = self._refused.get(host, 0) + 1
@@ -232,12 +300,18 @@ class PackageBuilder:
         return data
 
     def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings,
-                        previous: dict[str, tuple[Path, str]] | None = None) -> list[CachedImage]:
+                        previous: dict[str, tuple[Path, str]] | None = None, skip: set[int] | frozenset[int] = frozenset()
+                        ) -> tuple[list[CachedImage], list[MissingImage]]:
+        """The pictures at these URLs, normalized, in order, and those that failed now (skipped
+        positions, 1-based, are neither). When strict, the first failure is raised."""
         key = self.settings.image.key
         ready: list[CachedImage | None] = [None] * len(urls)
+        failed: list[MissingImage] = []
         pending: deque[tuple[int, Future[_Fetched]]] = deque()
         try:
             for index, url in enumerate(urls):
+                if index + 1 in skip:
+                    continue
                 known = self.cache.source_of(url)
                 cached = self.cache.normalized(known.sha256, key) if known else None
                 if cached is not None:
@@ -246,7 +320,7 @@ class PackageBuilder:
                     continue
                 if not self.pool.slots.acquire(blocking=False):
                     while pending:  # give back our own slots before waiting for anyone else's
-                        self._finish_image(pending.popleft(), ready, timings)
+                        self._finish_image(pending.popleft(), urls, ready, failed, timings)
                     self.pool.slots.acquire()
                 try:
                     pending.append((index, self.downloads.submit(self._fetch_and_normalize, url,
@@ -255,12 +329,12 @@ class PackageBuilder:
                     self.pool.slots.release()
                     raise
             while pending:
-                self._finish_image(pending.popleft(), ready, timings)
+                self._finish_image(pending.popleft(), urls, ready, failed, timings)
         finally:
             for _, future in pending:  # an error above: drop the rest and free their slots
                 future.cancel()
                 self.pool.slots.release()
-        return [image for image in ready if image is not None]
+        return [image for image in ready if image is not None], failed
 
     def _fetch_and_normalize(self, url: str, previous: tuple[Path, str] | None) -> _Fetched:
         """In a download thread: fetch (or take the previous version's copy), hash, and hand the
@@ -270,7 +344,10 @@ class PackageBuilder:
         data = _read_if_intact(*previous) if previous else None
         from_previous = data is not None
         if data is None:
-            data = self._fetch(url)
+            try:
+                data = self._fetch(url, self.picture_max_bytes)
+            except _DOWNLOAD_ERRORS as exc:
+                raise _PictureFailed(_reason(exc)) from exc
         downloaded = time.perf_counter()
         source_sha256 = hashlib.sha256(data).hexdigest()
         hashed = time.perf_counter()
@@ -288,28 +365,44 @@ class PackageBuilder:
                                              _info(result))
         return _Normalized(cached, result.normalize_seconds, result.hash_seconds)
 
-    def _finish_image(self, item: tuple[int, Future[_Fetched]], ready: list[CachedImage | None],
-                      timings: MediaTimings) -> None:
+    def _finish_image(self, item: tuple[int, Future[_Fetched]], urls: tuple[str, ...],
+                      ready: list[CachedImage | None], failed: list[MissingImage], timings: MediaTimings) -> None:
+        """Wait for one picture; one that cannot be had is recorded (and raised when strict)."""
         index, download = item
         try:
-            fetched = download.result()
-            timings.download_seconds += fetched.download_seconds
-            timings.hash_seconds += fetched.hash_seconds
-            if fetched.from_previous_package:
-                timings.images_from_previous_package += 1
-            else:
-                timings.images_downloaded += 1
-            if fetched.cached is not None:
-                ready[index] = fetched.cached
-                return
-            assert fetched.normalized is not None
-            result = fetched.normalized.result()
-            timings.normalize_seconds += result.normalize_seconds
-            timings.hash_seconds += result.hash_seconds
-            timings.images_normalized += 1
-            ready[index] = result.cached
+            ready[index] = self._picture(download, timings)
+            self.cache.clear_failure(urls[index])
+        except _PictureFailed as exc:
+            missing = MissingImage(index + 1, urls[index], str(exc))
+            self.cache.record_failure(missing.source_url, missing.reason)
+            if self.strict_pictures:
+                raise PictureError(missing) from exc.__cause__
+            failed.append(missing)
         finally:
             self.pool.slots.release()
+
+    def _picture(self, download: Future[_Fetched], timings: MediaTimings) -> CachedImage:
+        """The downloaded picture, normalized; _PictureFailed when it cannot be had."""
+        fetched = download.result()
+        timings.download_seconds += fetched.download_seconds
+        timings.hash_seconds += fetched.hash_seconds
+        if fetched.from_previous_package:
+            timings.images_from_previous_package += 1
+        else:
+            timings.images_downloaded += 1
+        if fetched.cached is not None:
+            return fetched.cached
+        assert fetched.normalized is not None
+        try:
+            result = fetched.normalized.result(timeout=self.decode_seconds)
+        except ImageDecodeError as exc:
+            raise _PictureFailed(_one_line(str(exc))) from exc
+        except TimeoutError:
+            raise _PictureFailed(f"decoding took longer than {self.decode_seconds:g} s") from None
+        timings.normalize_seconds += result.normalize_seconds
+        timings.hash_seconds += result.hash_seconds
+        timings.images_normalized += 1
+        return result.cached
 
     def _prepare_video(self, url: str | None, timings: MediaTimings) -> VideoOutcome | None:
         """Keyframes of the product's video; a broken or missing video is recorded, never raised."""
@@ -324,12 +417,12 @@ class PackageBuilder:
         with _Slot(self.pool):
             started = time.perf_counter()
             try:
-                data = self._fetch(url)
+                data = self._fetch(url, self.video_max_bytes)
             except httpx.HTTPStatusError as exc:
                 status = exc.response.status_code
                 return VideoOutcome(url, VIDEO_MISSING if status in (404, 410) else VIDEO_BROKEN, f"HTTP {status}")
-            except (httpx.HTTPError, UnreachableHostError) as exc:
-                return VideoOutcome(url, VIDEO_BROKEN, f"{type(exc).__name__}: {exc}")
+            except _DOWNLOAD_ERRORS as exc:
+                return VideoOutcome(url, VIDEO_BROKEN, _reason(exc))
             timings.download_seconds += time.perf_counter() - started
             if len(data) > self.video_max_bytes:
                 return VideoOutcome(url, VIDEO_BROKEN, f"video of {len(data)} bytes exceeds {self.video_max_bytes}")
@@ -418,6 +511,7 @@ class PackageBuilder:
              "sizeBytes": frame.info.size_bytes}
             for image, frame in zip(keyframe_images, video.keyframes if video else (), strict=True)
         ]
+        meta["missingImages"] = [item.as_meta() for item in plan.missing]
         meta["video"] = None if video is None else {"sourceUrl": video.source_url, "status": video.status,
                                                     "error": video.error, "keyframes": len(video.keyframes)}
         meta["uploadOrder"] = list(upload_order)
@@ -435,6 +529,21 @@ class _Slot:
 
     def __exit__(self, *exc_info: object) -> None:
         self.pool.slots.release()
+
+
+class _PictureFailed(Exception):
+    """A picture could not be had; the message is the reason, one line."""
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong with a download, in one stable line (it goes into the package's hash)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return _one_line(f"{type(exc).__name__}: {exc}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def _read_if_intact(path: Path, sha256: str) -> bytes | None:

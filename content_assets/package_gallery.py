@@ -2,7 +2,8 @@
 
 Both are rebuilt from the store after a run that changed something, and written only when their
 bytes differ. Neither carries a timestamp of its own, so a run that changed nothing leaves them
-untouched.
+untouched. The gallery also shows what is held back: products the sync quarantined (with the
+reason) and packages built without some pictures (which, and why).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from typing import Any
 
 import jinja2
 
-from resources.package_records import GalleryRow
+from resources.package_records import GalleryRow, QuarantinedProduct
 
 from .packaging import TEMPLATES_DIR
 from .perceptual_hash import HashedImage, Repeat
+from .seller_html import strip_controls
 
 GALLERY_TEMPLATE = "_gallery.html.j2"
-_FAILED, _OK = "#e4002b", "#03a04a"
+_FAILED, _OK, _WARN = "#e4002b", "#03a04a", "#c77c00"
+QUARANTINED, MISSING_PICTURE = "quarantined", "missing picture"
+_NOTE_CHARS = 160  # a note is one line of a card: a reason is cut there (the full text is in meta.json)
 
 
 @dataclass(frozen=True)
@@ -63,34 +67,77 @@ def render_repeats_json(report: dict[str, Any]) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
-def render_gallery(rows: Sequence[GalleryRow], repeats: Sequence[Repeat]) -> bytes:
+def render_gallery(rows: Sequence[GalleryRow], repeats: Sequence[Repeat],
+                   quarantined: Sequence[QuarantinedProduct] = ()) -> bytes:
     repeated: dict[tuple[int, str], set[str]] = defaultdict(set)
     for repeat in repeats:
         repeated[(repeat.image.origin_product_no, repeat.image.variant)].add(repeat.image.file)
-    cards = [_card(row, len(repeated.get((row.origin_product_no, row.variant or ""), ()))) for row in rows]
+    held = {product.origin_product_no: product for product in quarantined}
+    cards = [_card(row, len(repeated.get((row.origin_product_no, row.variant or ""), ())), held.get(row.origin_product_no))
+             for row in rows]
+    carded = {row.origin_product_no for row in rows}
+    cards += [_quarantine_card(product) for product in quarantined if product.origin_product_no not in carded]
     summary = {
         "packages": sum(1 for row in rows if row.variant),
         "failed": sum(1 for row in rows if row.queue_status == "failed"),
+        "quarantined": len(held),
+        "missing_pictures": sum(1 for row in rows if row.missing_images),
         "videos_broken": sum(1 for row in rows if row.video_status in ("broken", "missing")),
         "repeated": len(repeated),
     }
     return _template().render(cards=cards, summary=summary).encode()
 
 
-def _card(row: GalleryRow, repeated_pictures: int) -> GalleryCard:
+def _missing_notes(row: GalleryRow) -> list[str]:
+    """One note per missing picture: its position in the product's list and why."""
+    try:
+        missing = json.loads(row.missing_image_reasons or "[]")
+    except ValueError:
+        missing = []
+    notes = [f"picture {item.get('position')} missing: {item.get('reason')}"[:_NOTE_CHARS]
+             for item in missing[:3] if isinstance(item, dict)]
+    if row.missing_images and row.missing_images > len(notes):
+        notes.append(f"{row.missing_images - len(notes)} more picture(s) missing (see meta.json)")
+    return notes
+
+
+def _quarantine_card(product: QuarantinedProduct) -> GalleryCard:
+    return GalleryCard(
+        origin_product_no=product.origin_product_no,
+        name=product.name or f"product {product.origin_product_no}",
+        variant=None, folder=None, thumbnail=None, price=None,
+        status=QUARANTINED, status_colour=_FAILED, border=_FAILED,
+        notes=[_quarantine_note(product)],
+    )
+
+
+def _quarantine_note(product: QuarantinedProduct) -> str:
+    retry = f"; tried again after {product.retry_after:%Y-%m-%d %H:%M %Z}" if product.retry_after else ""
+    return f"{product.reason} ({product.failures} failure(s){retry})"[:_NOTE_CHARS]
+
+
+def _card(row: GalleryRow, repeated_pictures: int, quarantine: QuarantinedProduct | None = None) -> GalleryCard:
     folder = f"{row.origin_product_no}/{row.variant}" if row.variant else None
     thumbnail = f"{folder}/images/01.jpg" if folder and row.image_count else None
     price = row.discounted_price or row.sale_price
     notes = []
-    if row.queue_status == "failed":
+    if quarantine is not None:
+        status, colour = QUARANTINED, _FAILED
+        notes.append(_quarantine_note(quarantine))
+        if row.variant:
+            notes.append("showing the last good package")
+    elif row.queue_status == "failed":
         status, colour = "failed", _FAILED
         notes.append((row.last_error or "")[:120])
         if row.variant:
             notes.append("showing the last good package")
     elif row.queue_status in ("pending", "in_progress"):
-        status, colour = "waiting for a rebuild", "#c77c00"
+        status, colour = "waiting for a rebuild", _WARN
+    elif row.missing_images:
+        status, colour = MISSING_PICTURE, _WARN
     else:
         status, colour = "ready", _OK
+    notes += _missing_notes(row)
     if row.video_status in ("broken", "missing"):
         notes.append(f"video {row.video_status}")
     elif row.video_status == "ok":
@@ -106,7 +153,7 @@ def _card(row: GalleryRow, repeated_pictures: int) -> GalleryCard:
         price=f"{price:,}원" if price else None,
         status=status,
         status_colour=colour,
-        border=_FAILED if status == "failed" else "#ddd",
+        border=_FAILED if status in ("failed", QUARANTINED) else "#ddd",
         notes=notes,
     )
 
@@ -118,5 +165,5 @@ def _template() -> jinja2.Template:
     global _environment
     if _environment is None:
         _environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-                                          undefined=jinja2.StrictUndefined)
+                                          undefined=jinja2.StrictUndefined, finalize=strip_controls)
     return _environment.get_template(GALLERY_TEMPLATE)

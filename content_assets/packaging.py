@@ -4,6 +4,8 @@ Planning needs no network: the content hash covers the product, the variant's te
 package settings, so it is known before any image is downloaded, and an unchanged package costs
 one render and one hash; nothing is fetched or written. Once the pictures are ready, the post is
 rendered again with them (a broken video drops its keyframes) and the meta gains their hashes.
+A picture that could not be had is left out (`PackageRenderer.without`): the plan then has a
+content hash of its own, so the package written without it is rebuilt once it arrives.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from markupsafe import Markup
 from .image_normalization import NormalizeSettings
 from .keyframes import DEFAULT_KEYFRAMES
 from .package_zip import DEFAULT_DEFLATE_LEVEL
-from .seller_html import find_video_url, sanitize_detail_html
+from .seller_html import find_video_url, sanitize_detail_html, strip_controls
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 TEMPLATE_SUFFIX = ".html.j2"
@@ -36,8 +38,8 @@ DEFAULT_DISCLOSURE = "이 포스팅은 판매자로부터 경제적 대가를 �
 # What a placeholder in post.html looks like: "[사진 3: images/03.jpg]", "[사진 7 · 영상 장면: keyframes/01.jpg]".
 PLACEHOLDER = re.compile(r"\[사진 (\d+)(?: · 영상 장면)?: ((?:images|keyframes)/\d{2}\.jpg)\]")
 # Bump when the package's shape changes in a way the templates' text does not show (file
-# layout, meta fields, placeholder markup, zip contents).
-PACKAGE_FORMAT_VERSION = "2"
+# layout, meta fields, placeholder markup, zip contents). 3: meta.json lists missingImages.
+PACKAGE_FORMAT_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ class TemplateSet:
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
+            finalize=strip_controls,
         )
         self._templates: dict[str, PostTemplate] = {}
         self.preview = self.environment.get_template(PREVIEW_TEMPLATE)
@@ -204,6 +207,23 @@ class UploadSequence:
         ).format(label=label, file=image.file)
 
 
+@dataclass(frozen=True, order=True)
+class MissingImage:
+    """A product picture the package is built without, and why."""
+
+    position: int  # 1-based in the product's image list; 1 is the representative image
+    source_url: str
+    reason: str  # one line
+
+    def as_meta(self) -> dict[str, Any]:
+        return {"position": self.position, "sourceUrl": self.source_url, "reason": self.reason}
+
+
+def image_places(count: int) -> tuple[PostImage, ...]:
+    """images/01.jpg .. images/NN.jpg: a package's product pictures are numbered without gaps."""
+    return tuple(PostImage(f"images/{n:02d}.jpg", "image", n) for n in range(1, count + 1))
+
+
 @dataclass(frozen=True)
 class RenderedPostHtml:
     html: str
@@ -227,6 +247,7 @@ class PackagePlan:
     # uses it again when the keyframes are as planned, instead of rendering it a second time.
     planned_keyframes: tuple[PostImage, ...] = ()
     planned_post: RenderedPostHtml | None = None
+    missing: tuple[MissingImage, ...] = ()  # left out of `images` and `image_urls` (see `without`)
 
     @property
     def origin_product_no(self) -> int:
@@ -250,7 +271,7 @@ class PackageRenderer:
     def plan(self, product: PackageProduct, variant: str = DEFAULT_VARIANT) -> PackagePlan:
         template = self.templates.get(variant)
         urls = tuple(url for url in product.image_urls or () if url)  # a listing without an image gives [NULL]
-        images = tuple(PostImage(f"images/{n:02d}.jpg", "image", n) for n in range(1, len(urls) + 1))
+        images = image_places(len(urls))
         video_url = find_video_url(product.detail_content)
         # Seller-written HTML is untrusted: keep formatting, drop scripts, handlers, iframes.
         detail_html = Markup(sanitize_detail_html(product.detail_content))
@@ -259,12 +280,33 @@ class PackageRenderer:
         uploads = UploadSequence(preview=False)
         post_html = self._render_post(draft, planned_keyframes, uploads)
         digest = hashlib.sha256()
+        # The image URLs too: a seller's new picture is a new URL (Naver's are upload-unique) with
+        # the same placeholders, and a missing picture's URL is what a rebuild fetches again.
         for part in (post_html, json.dumps(self.base_meta(draft), sort_keys=True, ensure_ascii=False),
-                     self.settings.fingerprint, video_url or ""):
+                     self.settings.fingerprint, video_url or "", json.dumps(urls)):
             digest.update(part.encode())
             digest.update(b"\0")
         return PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html,
                            digest.hexdigest(), planned_keyframes, RenderedPostHtml(post_html, tuple(uploads.files)))
+
+    @staticmethod
+    def without(plan: PackagePlan, missing: Sequence[MissingImage]) -> PackagePlan:
+        """The full plan with these pictures left out: the rest keep their order and are numbered
+        from 01 again, so files, placeholders and the upload order stay contiguous. Its content
+        hash is the full plan's plus what is missing and why: a package written without a picture
+        is never taken for the full one, and the same pictures missing for the same reasons give
+        the same hash, so rebuilding it unchanged writes nothing."""
+        if plan.missing:
+            raise ValueError("without() takes the full plan, not one already without pictures")
+        if not missing:
+            return plan
+        missing = tuple(sorted(missing))
+        gone = {item.position for item in missing}
+        urls = tuple(url for position, url in enumerate(plan.image_urls, start=1) if position not in gone)
+        digest = hashlib.sha256(plan.content_hash.encode() + b"\0" + json.dumps(
+            [item.as_meta() for item in missing], sort_keys=True, ensure_ascii=False).encode())
+        return replace(plan, images=image_places(len(urls)), image_urls=urls, content_hash=digest.hexdigest(),
+                       planned_keyframes=(), planned_post=None, missing=missing)
 
     @staticmethod
     def keyframe_images(count: int) -> tuple[PostImage, ...]:
@@ -310,9 +352,9 @@ class PackageRenderer:
         """The meta fields known before downloading (the content hash covers these)."""
         product = plan.product
         return {
-            "title": _title(product),
+            "title": strip_controls(_title(product)),  # pasted as it is: nothing invisible in it
             "name": product.name,
-            "tags": list(product.seller_tags or []),
+            "tags": [strip_controls(tag) for tag in product.seller_tags or []],
             "category": product.category,
             "originProductNo": product.origin_product_no,
             "channelProductNo": product.channel_product_no,

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import nh3
+from markupsafe import Markup
 
 ALLOWED_TAGS = frozenset({
     "a", "b", "blockquote", "br", "caption", "div", "em", "h3", "h4", "hr", "i", "li", "ol", "p", "s",
@@ -32,6 +33,22 @@ ALLOWED_STYLE_PROPERTIES = frozenset({
 URL_SCHEMES = frozenset({"http", "https", "mailto", "tel"})
 # Values no property on the list needs; old browsers ran code from them.
 _DANGEROUS_STYLE_VALUE = re.compile(r"url\s*\(|expression\s*\(|javascript:|@import|\\", re.IGNORECASE)
+
+
+# Control characters (C0 and DEL, but tab and line breaks) and the bidirectional formatting marks
+# (LRE..RLO, the isolates, LRM/RLM): inert in HTML, but a right-to-left override turns
+# "정품 gnp.exe" into something else on screen, and NUL or ESC breaks what the post is pasted into.
+_INVISIBLE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(value: object) -> object:
+    """`value` without control and bidi formatting characters, if it is text (Markup stays Markup);
+    every value a post or the gallery prints passes through here (the templates' `finalize`)."""
+    if isinstance(value, Markup):
+        return Markup(_INVISIBLE_CONTROLS.sub("", value))
+    if isinstance(value, str):
+        return _INVISIBLE_CONTROLS.sub("", value)
+    return value
 
 
 def _drop_dangerous_styles(tag: str, attribute: str, value: str) -> str | None:

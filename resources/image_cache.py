@@ -4,6 +4,7 @@ Layout under the cache root (`PACKAGES_DIR/.cache`, on the packages' file system
 folders can hard-link cached images instead of copying them):
 
     urls/ab/<sha256 of url>.json            which source content a URL served (sha256, size)
+    failures/ab/<sha256 of url>.json        why a URL gave no picture, and when to try it again
     images/cd/<source sha256>-<key>.jpg     the normalized image for one set of settings
     images/cd/<source sha256>-<key>.json    its hashes and size, written last (the commit marker)
     keyframes/ef/<video sha256>-<key>-n<N>/ the keyframes of a video and their index.json
@@ -13,6 +14,11 @@ A source is downloaded once: its URL maps to its content hash, and equal content
 different URLs is normalized once. Product images on Naver's CDN live at upload-unique URLs,
 which is what makes mapping a URL to content safe. Every file is written to `tmp/` and renamed
 into place, so a reader finds a whole entry or none.
+
+A URL that gave no usable picture (404, not an image, too big, ...) is tried again only after a
+backoff that grows with each failure. The sync's warm-up and the package run share these records,
+so a dead URL is fetched about once a day, not once a run, and a picture that comes back is
+picked up by the first run after its retry is due.
 """
 
 from __future__ import annotations
@@ -22,11 +28,15 @@ import json
 import os
 import shutil
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 _HEX = frozenset("0123456789abcdef")
+# Waits before a failed picture is tried again: after the 1st, 2nd, 3rd failure; then daily.
+RETRY_BACKOFF_SECONDS = (3600.0, 6 * 3600.0, 24 * 3600.0)
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,21 @@ class SourceRecord:
     size_bytes: int
 
 
+@dataclass(frozen=True)
+class SourceFailure:
+    """Why a URL gave no picture, and when it is worth trying again (epoch seconds)."""
+
+    url: str
+    reason: str
+    failures: int
+    first_failed_at: float
+    last_failed_at: float
+    retry_after: float
+
+    def due(self, now: float) -> bool:
+        return now >= self.retry_after
+
+
 def _check_hex(value: str, what: str) -> str:
     if not value or len(value) > 64 or not set(value) <= _HEX:
         raise ValueError(f"{what} must be a lowercase hex digest, got {value!r}")
@@ -68,8 +93,9 @@ def _check_hex(value: str, what: str) -> str:
 class ImageCache:
     """Thread-safe: concurrent writers of one entry write equal bytes, and the last rename wins."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
+        self.clock = clock  # wall-clock seconds: failure records outlive the process
         self.bytes_written = 0  # by this instance; a run reads it for its metadata
         self._count_lock = threading.Lock()
 
@@ -83,6 +109,36 @@ class ImageCache:
         path = self._url_path(url)
         if not path.exists():
             self._write_json(path, {"url": url, "sha256": _check_hex(sha256, "sha256"), "sizeBytes": size_bytes})
+
+    # -- sources that failed --------------------------------------------------------------------
+
+    def failure_of(self, url: str) -> SourceFailure | None:
+        record = self._read_json(self._failure_path(url))
+        try:
+            return None if record is None else SourceFailure(
+                url, str(record["reason"]), int(record["failures"]), float(record["firstFailedAt"]),
+                float(record["lastFailedAt"]), float(record["retryAfter"]))
+        except (KeyError, TypeError, ValueError):
+            return None  # a torn record: the URL is simply tried again
+
+    def record_failure(self, url: str, reason: str) -> SourceFailure:
+        """Count one more failure of `url`; its next try waits by RETRY_BACKOFF_SECONDS."""
+        now = self.clock()
+        previous = self.failure_of(url)
+        failures = previous.failures + 1 if previous else 1
+        wait = RETRY_BACKOFF_SECONDS[min(failures, len(RETRY_BACKOFF_SECONDS)) - 1]
+        failure = SourceFailure(url, reason, failures, previous.first_failed_at if previous else now, now, now + wait)
+        self._write_json(self._failure_path(url), {
+            "url": url, "reason": reason, "failures": failures, "firstFailedAt": failure.first_failed_at,
+            "lastFailedAt": now, "retryAfter": failure.retry_after})
+        return failure
+
+    def clear_failure(self, url: str) -> None:
+        """The URL gave a picture: forget that it ever failed."""
+        try:
+            os.unlink(self._failure_path(url))
+        except FileNotFoundError:
+            pass
 
     # -- normalized images --------------------------------------------------------------------
 
@@ -151,6 +207,10 @@ class ImageCache:
     def _url_path(self, url: str) -> Path:
         digest = hashlib.sha256(url.encode()).hexdigest()
         return self.root / "urls" / digest[:2] / f"{digest}.json"
+
+    def _failure_path(self, url: str) -> Path:
+        digest = hashlib.sha256(url.encode()).hexdigest()
+        return self.root / "failures" / digest[:2] / f"{digest}.json"
 
     def _image_paths(self, source_sha256: str, settings_key: str) -> tuple[Path, Path]:
         stem = f"{_check_hex(source_sha256, 'source sha256')}-{_check_hex(settings_key, 'settings key')}"

@@ -2,7 +2,9 @@
 
 A package row says which template version and settings built it, so a run can find packages a
 changed template or setting made stale without re-rendering the whole catalog. Picture rows feed
-the repeated-pictures report and the gallery.
+the repeated-pictures report and the gallery. A package built without some of its pictures says
+which and why, and when the first of them is tried again: from then on it is stale
+(`MISSING_RETRY_DUE`, the one form of that rule, read by the package run and by the sensor).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from datetime import datetime
 
 import duckdb
 import pyarrow as pa
+
+# A package of a live product that is missing pictures whose retry time has passed (alias `k`).
+MISSING_RETRY_DUE = "coalesce(k.missing_images > 0 AND k.missing_retry_at <= now(), false)"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,9 @@ class PackageRecord:
     keyframe_count: int | None
     video_status: str | None  # ok | broken | missing, None without a video
     video_error: str | None
+    missing_images: int = 0  # pictures the package was built without
+    missing_image_reasons: str | None = None  # JSON: [{position, sourceUrl, reason}]
+    missing_retry_at: datetime | None = None  # the first of them is tried again from then
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class BuiltPackage:
     variant: str
     template_version: str | None
     settings_hash: str | None
+    missing_retry_due: bool = False  # built without pictures that may be had now
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,19 @@ class GalleryRow:
     built_at: datetime | None
     queue_status: str | None
     last_error: str | None
+    missing_images: int | None = None
+    missing_image_reasons: str | None = None  # JSON, as recorded
+
+
+@dataclass(frozen=True)
+class QuarantinedProduct:
+    """A product the sync holds back (the `sync_quarantine` table), as the gallery shows it."""
+
+    origin_product_no: int
+    name: str | None  # from its listing or last good detail; None when neither is stored
+    reason: str
+    failures: int
+    retry_after: datetime | None
 
 
 _PACKAGE_COLUMNS = tuple(f.name for f in fields(PackageRecord))
@@ -113,8 +135,8 @@ def _arrow(records: Sequence[object], columns: tuple[str, ...]) -> pa.Table:
 
 def packages_of_live_products(con: duckdb.DuckDBPyConnection) -> list[BuiltPackage]:
     rows = con.execute(
-        """
-        SELECT k.origin_product_no, k.variant, k.template_version, k.settings_hash
+        f"""
+        SELECT k.origin_product_no, k.variant, k.template_version, k.settings_hash, {MISSING_RETRY_DUE}
         FROM packages k JOIN products p USING (origin_product_no)
         WHERE p.status_type <> 'DELETE'
         ORDER BY k.origin_product_no, k.variant
@@ -157,7 +179,8 @@ def gallery_rows(con: duckdb.DuckDBPyConnection) -> list[GalleryRow]:
     rows = con.execute(
         """
         SELECT p.origin_product_no, p.name, p.sale_price, p.discounted_price, k.variant, k.content_hash,
-               k.image_count, k.keyframe_count, k.video_status, k.video_error, k.built_at, q.status, q.last_error
+               k.image_count, k.keyframe_count, k.video_status, k.video_error, k.built_at, q.status, q.last_error,
+               k.missing_images, k.missing_image_reasons
         FROM products p
         LEFT JOIN packages k USING (origin_product_no)
         LEFT JOIN refresh_queue q USING (origin_product_no)
@@ -166,3 +189,33 @@ def gallery_rows(con: duckdb.DuckDBPyConnection) -> list[GalleryRow]:
         """
     ).fetchall()
     return [GalleryRow(*row) for row in rows]
+
+
+def missing_retries_due(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime | None]:
+    """How many packages of live products wait for a picture retry that is due, and the latest
+    of those retry times (a sensor's run key changes when a new one falls due)."""
+    ((count, latest),) = con.execute(
+        f"""
+        SELECT count(*), max(k.missing_retry_at) FROM packages k JOIN products p USING (origin_product_no)
+        WHERE p.status_type <> 'DELETE' AND {MISSING_RETRY_DUE}
+        """  # noqa: S608
+    ).fetchall()
+    return int(count), latest
+
+
+def quarantined_products(con: duckdb.DuckDBPyConnection) -> list[QuarantinedProduct]:
+    """Every product the sync quarantined, with its name where the store has one; none before
+    the quarantine table exists (a store not yet migrated to it)."""
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sync_quarantine'").fetchone()
+    if not exists or not exists[0]:
+        return []
+    rows = con.execute(
+        """
+        SELECT q.origin_product_no, coalesce(p.name, l.name), q.reason, q.failures, q.retry_after
+        FROM sync_quarantine q
+        LEFT JOIN products p USING (origin_product_no)
+        LEFT JOIN product_list l USING (origin_product_no)
+        ORDER BY q.origin_product_no
+        """
+    ).fetchall()
+    return [QuarantinedProduct(*row) for row in rows]

@@ -24,7 +24,8 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,40 @@ class SweepResult:
     staging_removed: int
     orphan_builds_removed: int
     cache_entries_removed: int
+
+
+class DiskFullError(OSError):
+    """The disk filled up while writing packages. Every later package would fail the same way, so
+    the run stops on the first one; what was being written is removed and the published packages
+    stay as they were. `str()` is the one line the run fails with."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.root = root
+
+    def __str__(self) -> str:
+        return (f"no space left on device while writing packages in {self.root}; the published packages "
+                "are unchanged: free some space and run again")
+
+
+def as_disk_full(exc: BaseException, root: Path) -> DiskFullError | None:
+    """`exc` as a DiskFullError when it is one (ENOSPC or EDQUOT, from any writer), else None."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(root)
+    return None
+
+
+@contextmanager
+def _stops_when_disk_full(root: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        full = as_disk_full(exc, root)
+        if full is None or full is exc:
+            raise
+        raise full from None
 
 
 def _check_names(origin_product_no: int, variant: str) -> None:
@@ -182,8 +217,11 @@ class PackageWriter(dg.ConfigurableResource):
                 for path in written:
                     _fsync(path)
                 os.rename(staging, build)
-            except BaseException:
+            except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
+                full = as_disk_full(exc, self.root)
+                if full is not None and full is not exc:
+                    raise full from None
                 raise
         return bytes_written, linked, link_seconds
 
@@ -195,7 +233,8 @@ class PackageWriter(dg.ConfigurableResource):
         # The new link is made in .staging (same depth as <no>/, so its relative target reads the
         # same from both) and renamed over the old one in a single step.
         temporary_link = staging_root / f"link-{uuid.uuid4().hex}"
-        os.symlink(os.path.relpath(build, link.parent), temporary_link)
+        with _stops_when_disk_full(self.root):
+            os.symlink(os.path.relpath(build, link.parent), temporary_link)
         os.replace(temporary_link, link)
         builds = (self.root / BUILDS).resolve()
         if previous is not None and previous != build.resolve() and previous.parent == builds:
@@ -216,7 +255,12 @@ class PackageWriter(dg.ConfigurableResource):
         staging_root = self.root / STAGING
         staging_root.mkdir(parents=True, exist_ok=True)
         temporary = staging_root / f"{uuid.uuid4().hex}-{name}"
-        _write_file(temporary, data)
+        try:
+            with _stops_when_disk_full(self.root):
+                _write_file(temporary, data)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         os.replace(temporary, target)
         return len(data)
 

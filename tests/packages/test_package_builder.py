@@ -13,7 +13,7 @@ import pytest
 
 from commerce_emulator.images import render_product_image
 from content_assets.image_pool import ImagePool
-from content_assets.package_builder import PackageBuilder
+from content_assets.package_builder import PackageBuilder, PictureError
 from content_assets.packaging import PackageProduct, PackageRenderer, PackageSettings, TemplateSet
 from resources.image_cache import ImageCache
 from resources.package_writer import PackageWriter
@@ -57,16 +57,17 @@ def downloads() -> Iterator[ThreadPoolExecutor]:
         yield executor
 
 
-def make_builder(tmp_path: Path, pool: ImagePool, downloads: ThreadPoolExecutor, fetch, cache: ImageCache | None = None):
+def make_builder(tmp_path: Path, pool: ImagePool, downloads: ThreadPoolExecutor, fetch, cache: ImageCache | None = None,
+                 **options):
     writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
     renderer = PackageRenderer(TemplateSet(), PackageSettings())
-    return PackageBuilder(renderer, writer, cache or writer.image_cache(), fetch, pool, downloads)
+    return PackageBuilder(renderer, writer, cache or writer.image_cache(), fetch, pool, downloads, **options)
 
 
 def test_pictures_in_flight_never_exceed_the_bound_and_nothing_deadlocks(tmp_path: Path, downloads):
     cache = CountingCache(tmp_path / "packages" / ".cache")
 
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
         cache.started()
         number, image = (int(part) for part in url.rsplit("/", 2)[-2:])
         return render_product_image(11, number, image)
@@ -82,15 +83,15 @@ def test_pictures_in_flight_never_exceed_the_bound_and_nothing_deadlocks(tmp_pat
     assert cache.in_flight == 0
 
 
-def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: Path, downloads):
-    def fetch(url: str) -> bytes:
+def test_with_strict_pictures_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: Path, downloads):
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
         if url.endswith("/4"):
             raise OSError(f"CDN refused {url}")
         return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
 
     with ImagePool(workers=1, in_flight=2) as pool:
-        builder = make_builder(tmp_path, pool, downloads, fetch)
-        with pytest.raises(OSError, match="CDN refused"):
+        builder = make_builder(tmp_path, pool, downloads, fetch, strict_pictures=True)
+        with pytest.raises(PictureError, match="CDN refused"):
             builder.build(product(5, [f"cdn/5/{i}" for i in range(1, 8)]), "default")
         assert pool.slots._value == 2
         assert not (tmp_path / "packages" / "5").exists()
@@ -99,7 +100,7 @@ def test_a_failed_download_fails_the_package_and_gives_its_slots_back(tmp_path: 
 def test_the_same_picture_behind_two_urls_is_normalized_once(tmp_path: Path, downloads):
     picture = render_product_image(11, 1, 1)
     with ImagePool(workers=1, in_flight=4) as pool:
-        builder = make_builder(tmp_path, pool, downloads, lambda url: picture)
+        builder = make_builder(tmp_path, pool, downloads, lambda url, max_bytes=None: picture)
         first = builder.build(product(1, ["cdn/a.jpg"]), "default")
         second = builder.build(product(2, ["cdn/b.jpg"]), "default")
         third = builder.build(product(3, ["cdn/a.jpg"]), "default")
@@ -120,7 +121,7 @@ def test_a_package_of_the_first_format_is_rebuilt_from_its_own_pictures_without_
     meta = {"images": [{"file": "images/01.jpg", "sourceUrl": url, "sha256": hashlib.sha256(raw).hexdigest()}]}
     writer.write(1, "default", "e" * 64, {"meta.json": json.dumps(meta).encode(), "images/01.jpg": raw})
 
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
         raise AssertionError(f"fetched {url}")
 
     with ImagePool(workers=1, in_flight=2) as pool:
@@ -131,30 +132,31 @@ def test_a_package_of_the_first_format_is_rebuilt_from_its_own_pictures_without_
 
 
 def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path: Path, downloads):
+    """Strict, so that each build says which error its picture met."""
     import httpx
 
     from content_assets.package_builder import UNREACHABLE_AFTER, UnreachableHostError
 
     calls: list[str] = []
 
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
         calls.append(url)
         raise httpx.ConnectError("[Errno 111] Connection refused")
 
     with ImagePool(workers=1, in_flight=1) as pool:
-        builder = make_builder(tmp_path, pool, downloads, fetch)
+        builder = make_builder(tmp_path, pool, downloads, fetch, strict_pictures=True)
         errors = []
         for number in range(1, 8):
             try:
                 builder.build(product(number, [f"http://cdn.example/{number}.jpg"]), "default")
-            except Exception as exc:  # noqa: BLE001 - the test looks at which error each build got
-                errors.append(type(exc))
+            except PictureError as exc:
+                errors.append(type(exc.__cause__))
     assert len(calls) == UNREACHABLE_AFTER
     assert errors == [httpx.ConnectError] * UNREACHABLE_AFTER + [UnreachableHostError] * (7 - UNREACHABLE_AFTER)
 
 
 def test_a_prebuilt_package_is_published_with_the_same_files_and_records_as_a_build(tmp_path: Path, downloads):
-    def fetch(url: str) -> bytes:
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
         return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
 
     item = product(7, [f"cdn/7/{i}" for i in range(1, 5)])
