@@ -44,10 +44,15 @@ clean:
 
 # Benchmarks against the emulator (never part of `make test`); output in perf_reports/.
 # BENCH_ARGS: e.g. --profile, --fail-on-regression (see `python -m benchmarks --help`).
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick chaos
 
 bench: install
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 bench-quick: install
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+
+# The chaos suite (never part of `make test`, which runs its short versions): prints each scenario's
+# figures and writes perf_reports/reliability.md. CHAOS_ARGS: e.g. --only kills, --short.
+chaos: install
+	$(BIN)/python -m benchmarks.chaos $(CHAOS_ARGS)

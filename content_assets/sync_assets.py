@@ -12,6 +12,7 @@ Whatever a sync stored reaches the refresh queue, even when the run is then judg
 sync enqueues its stored changes before it raises, so no package waits on an unrelated failure.
 """
 
+import functools
 import time
 from contextlib import ExitStack
 
@@ -97,7 +98,10 @@ def catalog_sync(
     since = f"from {modified_from} to" if modified_from else "on or before"
     context.log.info(f"syncing products modified {since} {modified_to} (KST)")
     with store.connect() as catalog, ExitStack() as stack:
-        warmup = (stack.enter_context(media_warmup(client.fetch_image, package_writer,
+        # One try per picture: the warm-up is best effort, and a slow or failing CDN must not
+        # hold the sync step through the retries (the package build retries and records).
+        warm_fetch = functools.partial(client.fetch_image, retries=0)
+        warmup = (stack.enter_context(media_warmup(warm_fetch, package_writer,
                                                    threads=config.warm_media_threads))
                   if config.warm_media else None)
         try:

@@ -198,11 +198,13 @@ class CommerceApiClient:
             ) from None
 
     def fetch_image(self, url: str, max_bytes: int | None = None,
-                    deadline_seconds: float = IMAGE_DEADLINE_SECONDS) -> bytes:
-        """Download an image (or video) from the CDN, retrying transport errors and 5xx. An answer
-        over `max_bytes` or slower than `deadline_seconds` in all is refused as soon as it is seen
-        to be (ImageTooLargeError, ImageTooSlowError), without a retry: a huge or dripping file
-        never holds a download thread or memory for long."""
+                    deadline_seconds: float = IMAGE_DEADLINE_SECONDS, *, retries: int | None = None) -> bytes:
+        """Download an image (or video) from the CDN, retrying transport errors and 5xx (`retries`
+        times, by default the retry policy's). An answer over `max_bytes` or slower than
+        `deadline_seconds` in all is refused as soon as it is seen to be (ImageTooLargeError,
+        ImageTooSlowError), without a retry: a huge or dripping file never holds a download thread
+        or memory for long."""
+        max_retries = self.retry.max_retries if retries is None else retries
         attempt = 0
         while True:
             attempt += 1
@@ -216,7 +218,7 @@ class CommerceApiClient:
                     )
             except httpx.TransportError as exc:
                 error = exc
-            if attempt > self.retry.max_retries:
+            if attempt > max_retries:
                 raise error
             self._sleep(self._backoff(attempt))
 

@@ -1,0 +1,160 @@
+"""content-ops as a user runs it, pointed at one emulator: its own DuckDB file, packages folder and
+Dagster instance in a work folder, and the project's two jobs launched through Dagster.
+
+The scenarios judge what the runs left behind, so this module also reads the store the way an
+operator would (read-only SQL) and says plainly why a run failed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
+
+# Dagster's console logger at WARNING: the runs' progress lines would bury the scenario's own.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+THRESHOLD_WORDS = "more than the allowed"  # how the sync says it failed only by its error ratio
+
+
+def today_kst() -> str:
+    return datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
+
+
+def prepare_environment() -> None:
+    """Before content_assets is imported: its first partition is read at import time, and a store
+    that starts using content-ops today keeps the whole catalog in one partition (as in
+    benchmarks/scenarios/e2e.py)."""
+    os.environ.setdefault("CONTENT_OPS_FIRST_DAY", today_kst())
+
+
+@dataclass
+class RunOutcome:
+    """One Dagster run: whether it succeeded, why not, and its assets' metadata."""
+
+    job: str
+    success: bool
+    run_id: str = ""
+    failure: str = ""
+    crashed: bool = False  # raised out of Dagster itself instead of ending as a failed run
+    seconds: float = 0.0
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def failed_by_threshold_only(self) -> bool:
+        return not self.success and not self.crashed and THRESHOLD_WORDS in self.failure
+
+
+@dataclass
+class Project:
+    """The project configured against `emulator`, with its files under `workdir`."""
+
+    emulator: EmulatorServer
+    workdir: Path
+
+    @property
+    def database_path(self) -> Path:
+        return self.workdir / "content_ops.duckdb"
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.workdir / "packages"
+
+    def sync(self, run_config: dict | None = None) -> RunOutcome:
+        """`sync_catalog` over every day from the first partition to today, as `make run` and a
+        backfill of every partition launch it."""
+        from content_assets.partitions import whole_range_tags
+
+        return self._execute("sync_catalog", whole_range_tags(), run_config)
+
+    def build_packages(self, run_config: dict | None = None) -> RunOutcome:
+        """`build_packages`, as the refresh-queue sensor launches it."""
+        return self._execute("build_packages", {}, run_config)
+
+    def _execute(self, job: str, tags: dict[str, str], run_config: dict | None) -> RunOutcome:
+        import dagster as dg
+
+        from content_assets.definitions import ALL_ASSETS, ALL_CHECKS, build_resources
+        from content_assets.jobs import JOBS
+
+        # The code location's own jobs, with resources read from this environment now (the module's
+        # `defs` froze them when it was first imported, perhaps for another work folder).
+        definitions = dg.Definitions(assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=JOBS,
+                                     resources=build_resources(), executor=dg.in_process_executor)
+        config = {**QUIET, **(run_config or {})}
+        started = time.perf_counter()
+        try:
+            with dg.DagsterInstance.get() as instance:
+                result = definitions.resolve_job_def(job).execute_in_process(
+                    instance=instance, tags=tags, run_config=config, raise_on_error=False)
+        except Exception as exc:  # noqa: BLE001 - a crash is what the scenario reports
+            return RunOutcome(job, False, failure=f"{type(exc).__name__}: {exc}"[:500], crashed=True,
+                              seconds=time.perf_counter() - started)
+        return RunOutcome(job, result.success, result.run_id, _failure_of(result), metadata=_metadata_of(result),
+                          seconds=time.perf_counter() - started)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the store, for judging what the runs left."""
+        con = duckdb.connect(str(self.database_path), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def _failure_of(result: Any) -> str:
+    if result.success:
+        return ""
+    messages = [event.step_failure_data.error.message.strip()
+                for event in result.all_events
+                if event.is_step_failure and event.step_failure_data and event.step_failure_data.error]
+    return " | ".join(messages)[:500] or "the run failed without a step failure"
+
+
+def _metadata_of(result: Any) -> dict[str, dict[str, Any]]:
+    metadata: dict[str, dict[str, Any]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        metadata[materialization.asset_key.to_user_string()] = {
+            key: value.value for key, value in materialization.metadata.items()}
+    return metadata
+
+
+@contextmanager
+def project(config: EmulatorConfig, workdir: Path) -> Iterator[Project]:
+    """The emulator on loopback and the project's environment pointed at it and at `workdir`;
+    the previous environment comes back afterwards."""
+    prepare_environment()
+    workdir.mkdir(parents=True, exist_ok=True)
+    home = workdir / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    with EmulatorServer(config) as emulator:
+        settings = {
+            "DAGSTER_HOME": str(home),
+            "NAVER_COMMERCE_BASE_URL": emulator.base_url,
+            "NAVER_COMMERCE_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "NAVER_COMMERCE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "CONTENT_DB_PATH": str(workdir / "content_ops.duckdb"),
+            "PACKAGES_DIR": str(workdir / "packages"),
+        }
+        saved = {name: os.environ.get(name) for name in settings}
+        os.environ.update(settings)
+        try:
+            yield Project(emulator, workdir)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
