@@ -43,3 +43,14 @@ def test_the_embedded_video_is_the_first_http_source():
     assert find_video_url("<p>no video</p>") is None
     assert find_video_url('<source src="https://cdn.example/outside-a-video.mp4">') is None
     assert find_video_url(None) is None
+
+
+def test_control_and_bidi_characters_are_stripped_and_markup_stays_markup():
+    from markupsafe import Markup
+
+    from content_assets.seller_html import strip_controls
+
+    assert strip_controls("\u202e정품\u0000 가방\tA\u2066\u200f\x1b") == "정품 가방\tA"
+    cleaned = strip_controls(Markup("<p>\u202egnp.exe</p>"))
+    assert isinstance(cleaned, Markup) and cleaned == Markup("<p>gnp.exe</p>")
+    assert strip_controls(12) == 12
