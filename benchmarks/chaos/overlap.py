@@ -7,17 +7,15 @@ DuckDB file lock.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from benchmarks.chaos.project import environment
 from benchmarks.chaos.lock_errors import lock_lines_in_log, runs_with_lock_errors
 from benchmarks.chaos.result import ScenarioResult
 from benchmarks.emulator_process import EmulatorProcess
@@ -51,7 +49,7 @@ def run(short: bool, workdir: Path) -> ScenarioResult:
     folder = workdir / f"overlap-{int(time.time() * 1000)}"
     folder.mkdir(parents=True)
     with EmulatorProcess(products=plan.products, rate=plan.rate) as emulator, \
-            _environment(CONTENT_OPS_SYNC_CRON="* * * * *"), live_dagster(folder, emulator) as live:  # type: ignore[arg-type]
+            environment(CONTENT_OPS_SYNC_CRON="* * * * *"), live_dagster(folder, emulator) as live:  # type: ignore[arg-type]
         launched_at = time.perf_counter()
         manual = _launch_waves(live, emulator, plan)
         runs = _wait_until_quiet(live, plan, result)
@@ -60,21 +58,6 @@ def run(short: bool, workdir: Path) -> ScenarioResult:
         result.figures["wall_seconds"] = round(wall, 1)
     result.seconds = round(time.perf_counter() - started, 1)
     return result
-
-
-@contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set variables for the `dagster dev` started inside the block (it copies os.environ)."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _launch_waves(live: LiveDagster, emulator: EmulatorProcess, plan: OverlapPlan) -> set[str]:

@@ -148,13 +148,21 @@ def project(config: EmulatorConfig, workdir: Path) -> Iterator[Project]:
             "CONTENT_DB_PATH": str(workdir / "content_ops.duckdb"),
             "PACKAGES_DIR": str(workdir / "packages"),
         }
-        saved = {name: os.environ.get(name) for name in settings}
-        os.environ.update(settings)
-        try:
+        with environment(**settings):
             yield Project(emulator, workdir)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """These environment variables set inside the block, the previous ones back afterwards (a
+    `dagster dev` started inside it copies them)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
