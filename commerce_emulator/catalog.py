@@ -94,7 +94,9 @@ class Catalog:
             kind = kind_at(index)
             self._products[size + index] = replace(
                 product, hostile=kind.name, status_type="SALE", stock_quantity=max(1, product.stock_quantity),
-                video="ok" if kind.where == "video" else product.video,
+                # Only a video kind has a video: an ordinary product's own quirks (a broken or
+                # missing video) would blur what the kind itself does to the package.
+                video="ok" if kind.where == "video" else None,
                 # A picture kind spoils the second picture: the product must have one.
                 image_count=max(2, product.image_count) if kind.where == "image" else product.image_count,
             )
