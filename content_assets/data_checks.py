@@ -14,7 +14,7 @@ from .settings import POOL
 MAX_SALE_PRICE = 999_999_990
 # refresh_queue.claim() hands an in-progress item to another run after this long (its default):
 # an item older than that is one whose run died.
-QUEUE_LEASE_SECONDS = 1800.0
+QUEUE_LEASE_SECONDS = refresh_queue.LEASE_SECONDS  # one home: resources/store/refresh_queue.py
 EXAMPLES = 10
 QUARANTINE_LISTED = 50  # quarantined products the check lists; the table has them all
 

@@ -78,14 +78,10 @@ class WaitingWork:
 
 
 def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_seconds: float) -> WaitingWork:
+    predicate, parameters = refresh_queue.claimable(max_attempts, lease_seconds, refresh_queue.gone_holders(con))
     ((items, last_change),) = con.execute(
-        f"""
-        SELECT count(*), max(updated_at) FROM refresh_queue
-        WHERE status = '{refresh_queue.PENDING}'
-           OR (status = '{refresh_queue.FAILED}' AND attempts < ?)
-           OR (status = '{refresh_queue.IN_PROGRESS}' AND updated_at < now() - to_seconds(?))
-        """,  # noqa: S608
-        [max_attempts, lease_seconds],
+        f"SELECT count(*), max(updated_at) FROM refresh_queue WHERE {predicate}",  # noqa: S608
+        parameters,
     ).fetchall()
     retries_due, latest_retry = package_records.missing_retries_due(con)
     return WaitingWork(int(items), last_change, retries_due, latest_retry)

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from . import claim_holder
+
 PENDING, IN_PROGRESS, DONE, FAILED = "pending", "in_progress", "done", "failed"
+# How long a claim holds when nobody can tell whether its holder still runs (another host).
+LEASE_SECONDS = 1800.0
 
 
 @dataclass(frozen=True)
@@ -55,30 +59,49 @@ def enqueue_changed_products(con: duckdb.DuckDBPyConnection) -> EnqueueCounts:
     return EnqueueCounts(new=new, changed=len(rows) - new)
 
 
+def gone_holders(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Holders of in_progress claims that no longer run (claim_holder.is_gone): their items are free."""
+    rows = con.execute(
+        f"SELECT DISTINCT claimed_by FROM refresh_queue WHERE status = '{IN_PROGRESS}' AND claimed_by IS NOT NULL"  # noqa: S608
+    ).fetchall()
+    return [holder for (holder,) in rows if claim_holder.is_gone(holder)]
+
+
+def claimable(max_attempts: int, lease_seconds: float, gone: Sequence[str]) -> tuple[str, list[object]]:
+    """The claimable-item predicate, as SQL with its parameters: pending items, failed ones with
+    attempts left, and in_progress ones whose run died (its lease ran out, or its holder is gone).
+    claim() takes these items; the refresh-queue sensor counts them."""
+    sql = f"""(status = '{PENDING}'
+               OR (status = '{FAILED}' AND attempts < ?)
+               OR (status = '{IN_PROGRESS}' AND (updated_at < now() - to_seconds(?)
+                                                  OR list_contains(?::VARCHAR[], claimed_by))))"""  # noqa: S608
+    return sql, [max_attempts, lease_seconds, list(gone)]
+
+
 def claim(
     con: duckdb.DuckDBPyConnection,
     *,
     limit: int | None = None,
     max_attempts: int = 3,
-    lease_seconds: float = 1800.0,
+    lease_seconds: float = LEASE_SECONDS,
+    holder: str | None = None,
 ) -> list[QueueItem]:
-    """Mark up to `limit` items in progress and return them: pending ones, failed ones with
-    attempts left, and in-progress ones whose lease ran out (their run died)."""
+    """Mark up to `limit` claimable items in progress, held by `holder` (this process by default),
+    and return them."""
     limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    predicate, parameters = claimable(max_attempts, lease_seconds, gone_holders(con))
     rows = con.execute(
         f"""
-        UPDATE refresh_queue SET status = '{IN_PROGRESS}', attempts = attempts + 1, updated_at = now()
+        UPDATE refresh_queue SET status = '{IN_PROGRESS}', attempts = attempts + 1, claimed_by = ?, updated_at = now()
         WHERE origin_product_no IN (
             SELECT origin_product_no FROM refresh_queue
-            WHERE status = '{PENDING}'
-               OR (status = '{FAILED}' AND attempts < ?)
-               OR (status = '{IN_PROGRESS}' AND updated_at < now() - to_seconds(?))
+            WHERE {predicate}
             ORDER BY enqueued_at, origin_product_no
             {limit_sql}
         )
         RETURNING origin_product_no, payload_hash, reason, attempts
         """,  # noqa: S608
-        [max_attempts, lease_seconds],
+        [holder or claim_holder.current_holder(), *parameters],
     ).fetchall()
     return sorted((QueueItem(*row) for row in rows), key=lambda item: item.origin_product_no)
 

@@ -268,6 +268,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE packages ADD COLUMN missing_retry_at TIMESTAMPTZ;
         """,
     ),
+    (
+        8,
+        # Who holds an in_progress claim (resources/store/claim_holder.py): a package run killed
+        # outright frees its items as soon as another run sees that it no longer runs, instead of
+        # after the 30-minute lease.
+        """
+        ALTER TABLE refresh_queue ADD COLUMN claimed_by VARCHAR;
+        """,
+    ),
 )
 
 

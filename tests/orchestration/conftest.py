@@ -37,6 +37,7 @@ class CraftedStore:
         self.execute(
             """
             INSERT OR REPLACE INTO refresh_queue
+                (origin_product_no, payload_hash, reason, status, attempts, last_error, enqueued_at, updated_at)
             SELECT i, md5(i::VARCHAR), 'new', ?, ?, NULL, now() - to_seconds(?), now() - to_seconds(?)
             FROM range(?, ?) t(i)
             """,
