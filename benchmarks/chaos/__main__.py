@@ -37,8 +37,11 @@ def run_scenario(name: str, short: bool) -> ScenarioResult:
         module = importlib.import_module(f"benchmarks.chaos.{name}")
     except ModuleNotFoundError as exc:
         if exc.name != f"benchmarks.chaos.{name}":
-            raise
+            return ScenarioResult(name, problems=[f"the scenario does not import: {exc}"])
         return ScenarioResult(name, figures={"not_built": True}, problems=["not built"])
+    except Exception as exc:  # noqa: BLE001 - reported, and the next scenario still runs
+        traceback.print_exc()
+        return ScenarioResult(name, problems=[f"the scenario does not import: {type(exc).__name__}: {exc}"[:400]])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"chaos-{name}-") as workdir:
         try:
