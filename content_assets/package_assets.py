@@ -182,11 +182,14 @@ def content_packages(
     unchanged = [outcome for outcome in outcomes if outcome.unchanged]
 
     with store.connect() as catalog:
-        # Unchanged packages normally have their row; one the store lost is recorded from its meta.json.
-        recorded = package_records.recorded_keys(catalog.con, [(o.plan.origin_product_no, o.plan.variant)
-                                                               for o in unchanged])
+        # Unchanged packages normally have their row, of their version; one the store lost, or one
+        # of an older version (a run killed between publishing and recording), is recorded from its
+        # meta.json.
+        recorded = package_records.recorded_versions(catalog.con, [(o.plan.origin_product_no, o.plan.variant)
+                                                                   for o in unchanged])
         # So are unchanged packages still missing pictures: their next retry time has moved.
-        unrecorded = [o for o in unchanged if (o.plan.origin_product_no, o.plan.variant) not in recorded
+        unrecorded = [o for o in unchanged
+                      if recorded.get((o.plan.origin_product_no, o.plan.variant)) != o.plan.content_hash
                       or o.plan.missing]
         packages = [_package_record(o, package_writer, cache) for o in built + unrecorded]
         pictures = [picture for o in built for picture in _picture_records(o)]

@@ -145,21 +145,21 @@ def packages_of_live_products(con: duckdb.DuckDBPyConnection) -> list[BuiltPacka
     return [BuiltPackage(*row) for row in rows]
 
 
-def recorded_keys(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Which of these (product, variant) pairs have a package row."""
+def recorded_versions(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:
+    """The content hash each of these (product, variant) pairs' package row records, where it has one."""
     wanted = list(keys)
     if not wanted:
-        return set()
+        return {}
     con.register("wanted_packages", pa.table({
         "origin_product_no": pa.array([k[0] for k in wanted], pa.int64()),
         "variant": pa.array([k[1] for k in wanted], pa.string()),
     }))
     try:
-        rows = con.execute("SELECT origin_product_no, variant FROM packages JOIN wanted_packages "
+        rows = con.execute("SELECT origin_product_no, variant, content_hash FROM packages JOIN wanted_packages "
                            "USING (origin_product_no, variant)").fetchall()
     finally:
         con.unregister("wanted_packages")
-    return {(int(no), variant) for no, variant in rows}
+    return {(int(no), variant): content_hash for no, variant, content_hash in rows}
 
 
 def picture_hashes(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str, str]]:

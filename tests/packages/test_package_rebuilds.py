@@ -123,3 +123,21 @@ def test_an_unknown_variant_fails_the_run_before_anything_is_claimed(built: Pack
         assert not built.run(variants=[variant], raise_on_error=False).success
     with built.project.connect() as store:
         assert store.con.execute("SELECT DISTINCT status FROM refresh_queue").fetchall() == [("pending",)]
+
+
+def test_a_package_published_but_not_recorded_is_recorded_by_the_next_run_without_rebuilding(built: Packages):
+    """A run killed between swapping a package's link and recording it leaves the packages row of the
+    old version: the next run finds the published package current and records it from its meta.json."""
+    number = built.live()[0].origin_product_no
+    with built.project.connect() as store:
+        store.con.execute("UPDATE packages SET content_hash = 'an-older-version' WHERE origin_product_no = ?",
+                          [number])
+    built.requeue_all()
+
+    metadata = built.build()
+
+    assert metadata["packages_built"] == 0 and metadata["bytes_written"] == 0
+    with built.project.connect() as store:
+        (recorded,) = store.con.execute("SELECT content_hash FROM packages WHERE origin_product_no = ? "
+                                        "AND variant = 'default'", [number]).fetchone()
+    assert recorded == built.meta(number)["contentHash"]
