@@ -38,6 +38,9 @@ class OverlapPlan:
 
 
 LONG = OverlapPlan(products=300, waves=3, wave_gap_seconds=40.0, settle_seconds=35.0, want_daemon_runs=True)
+# After the waves, a last edit: the schedule's next sync (within a minute) stores it and the
+# refresh-queue sensor (every 30 s, when no run is active) builds it, well within this.
+DAEMON_WAIT_SECONDS = 240.0
 SHORT = OverlapPlan(products=60, waves=1, wave_gap_seconds=0.0, settle_seconds=0.0, want_daemon_runs=False,
                     timeout_seconds=240.0)
 
@@ -53,6 +56,11 @@ def run(short: bool, workdir: Path) -> ScenarioResult:
         launched_at = time.perf_counter()
         manual = _launch_waves(live, emulator, plan)
         runs = _wait_until_quiet(live, plan, result)
+        if plan.want_daemon_runs:
+            # Changes no manual run takes (their builds drained the queue of every earlier one):
+            # left for the schedule's next sync and the refresh-queue sensor's package build.
+            emulator.modify(plan.modify_fraction, seed=plan.waves)
+            runs = _wait_for_sensor_run(live, manual, result)
         wall = time.perf_counter() - launched_at
         _judge(result, live, runs, manual, plan)
         result.figures["wall_seconds"] = round(wall, 1)
@@ -77,9 +85,28 @@ def _launch_waves(live: LiveDagster, emulator: EmulatorProcess, plan: OverlapPla
     return manual
 
 
+def _wait_for_sensor_run(live: LiveDagster, manual: set[str], result: ScenarioResult) -> dict[str, dict[str, Any]]:
+    """Every run of the session, once the refresh-queue sensor's run has ended and no run is going
+    (the schedule goes on launching one a minute, so the session is never quiet for long)."""
+    deadline = time.monotonic() + DAEMON_WAIT_SECONDS
+    while True:
+        runs = {run["runId"]: run for run in live.runs()}
+        sensed = [run for run in runs.values() if _kind(run, manual) == "sensor"]
+        busy = [run for run in runs.values() if run["status"] not in TERMINAL_STATUSES]
+        if sensed and not busy:
+            return runs
+        if time.monotonic() > deadline:
+            if busy:
+                result.check(False, f"{len(busy)} run(s) still going {DAEMON_WAIT_SECONDS:.0f} s after the last "
+                                    f"edit: {[(r['jobName'], r['status']) for r in busy]}")
+            return runs
+        time.sleep(1.0)
+
+
 def _wait_until_quiet(live: LiveDagster, plan: OverlapPlan, result: ScenarioResult) -> dict[str, dict[str, Any]]:
     """Every run of the session, once all are over and none started for `settle_seconds` (the
     daemon's backfill pass and the sensors launch theirs a little after)."""
+    settle = plan.settle_seconds
     deadline = time.monotonic() + plan.timeout_seconds
     quiet_since: float | None = None
     while True:
@@ -88,7 +115,7 @@ def _wait_until_quiet(live: LiveDagster, plan: OverlapPlan, result: ScenarioResu
         backfills_pending = _backfills_without_runs(live, runs)
         if runs and not busy and not backfills_pending:
             quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since >= plan.settle_seconds:
+            if time.monotonic() - quiet_since >= settle:
                 return runs
         else:
             quiet_since = None
