@@ -39,7 +39,7 @@ class KillPlan:
 
 
 LONG = KillPlan(products=300, kills=24)
-SHORT = KillPlan(products=80, kills=4, sync_window=3.0, clean_run_timeout=180.0)
+SHORT = KillPlan(products=80, kills=4, sync_window=3.0, package_window=0.5, clean_run_timeout=180.0)
 
 
 def run(short: bool, workdir: Path) -> ScenarioResult:
@@ -72,14 +72,17 @@ def run(short: bool, workdir: Path) -> ScenarioResult:
 
 def _kill_repeatedly(setup: UserSetup, emulator: EmulatorProcess, plan: KillPlan, log_path: Path,
                      result: ScenarioResult) -> Counter[str]:
-    """Kill runs until `plan.kills` kills landed (at most twice as many tries); between two tries
-    the seller changes some products and, every third time, deletes one."""
+    """Kill runs until `plan.kills` kills landed, at least one in each phase (at most three times as
+    many tries: a short package run often ends before its kill); between two tries the seller
+    changes some products and, every third time, deletes one."""
     rng = random.Random(plan.seed)
     landed: Counter[str] = Counter()
-    for attempt in range(2 * plan.kills):
-        if landed["total"] >= plan.kills:
+    for attempt in range(3 * plan.kills):
+        if landed["total"] >= plan.kills and landed["sync"] and landed["packages"]:
             break
         target = rng.choice(["sync", "packages"])
+        if landed["total"] >= plan.kills - 1:  # the last kills go where none has landed yet
+            target = next((phase for phase in ("sync", "packages") if not landed[phase]), target)
         window = plan.sync_window if target == "sync" else plan.package_window
         phase = _kill_once(setup, target, rng.uniform(0.0, window), log_path, result)
         if phase is None:
