@@ -19,7 +19,9 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
+from commerce_emulator import EmulatorConfig, EmulatorServer
+
+from .user_runs import UserSetup
 
 # Dagster's console logger at WARNING: the runs' progress lines would bury the scenario's own.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -62,12 +64,16 @@ class Project:
     workdir: Path
 
     @property
+    def setup(self) -> UserSetup:
+        return UserSetup(self.workdir, self.emulator.base_url)
+
+    @property
     def database_path(self) -> Path:
-        return self.workdir / "content_ops.duckdb"
+        return self.setup.database_path
 
     @property
     def packages_dir(self) -> Path:
-        return self.workdir / "packages"
+        return self.setup.packages_dir
 
     def sync(self, run_config: dict | None = None) -> RunOutcome:
         """`sync_catalog` over every day from the first partition to today, as `make run` and a
@@ -136,19 +142,11 @@ def project(config: EmulatorConfig, workdir: Path) -> Iterator[Project]:
     the previous environment comes back afterwards."""
     prepare_environment()
     workdir.mkdir(parents=True, exist_ok=True)
-    home = workdir / "dagster_home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     with EmulatorServer(config) as emulator:
-        settings = {
-            "DAGSTER_HOME": str(home),
-            "NAVER_COMMERCE_BASE_URL": emulator.base_url,
-            "NAVER_COMMERCE_CLIENT_ID": DEFAULT_CLIENT_ID,
-            "NAVER_COMMERCE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
-            "CONTENT_DB_PATH": str(workdir / "content_ops.duckdb"),
-            "PACKAGES_DIR": str(workdir / "packages"),
-        }
-        with environment(**settings):
+        setup = UserSetup(workdir, emulator.base_url)
+        setup.dagster_home.mkdir(exist_ok=True)
+        (setup.dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        with environment(**setup.settings()):
             yield Project(emulator, workdir)
 
 

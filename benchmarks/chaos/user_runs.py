@@ -42,9 +42,9 @@ class UserSetup:
     def dagster_home(self) -> Path:
         return self.workdir / "dagster_home"
 
-    def environment(self) -> dict[str, str]:
+    def settings(self) -> dict[str, str]:
+        """The project's environment variables for this install (what a user exports)."""
         return {
-            **os.environ,
             "NAVER_COMMERCE_BASE_URL": self.base_url,
             "NAVER_COMMERCE_CLIENT_ID": DEFAULT_CLIENT_ID,
             "NAVER_COMMERCE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
@@ -52,6 +52,9 @@ class UserSetup:
             "PACKAGES_DIR": str(self.packages_dir),
             "DAGSTER_HOME": str(self.dagster_home),
         }
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **self.settings()}
 
 
 def start_run(setup: UserSetup, log_path: Path) -> subprocess.Popen[bytes]:
