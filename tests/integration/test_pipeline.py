@@ -14,15 +14,19 @@ def detail_requests(project: Project) -> int:
     return sum(project.emulator.stats()["requests"].get("detail", {}).values())
 
 
-def test_full_sync_of_200_products_lands_200_rows(project: Project):
+def catalog_size(project: Project) -> int:
+    return len(project.emulator.catalog.products)
+
+
+def test_a_full_sync_lands_one_row_per_listed_product(project: Project):
     result = project.materialize()
 
     with project.connect() as store:
-        assert store.count("products") == 200
+        assert store.count("products") == catalog_size(project)
         numbers = {row[0] for row in store.con.execute("SELECT origin_product_no FROM products").fetchall()}
     assert numbers == {p.origin_product_no for p in project.emulator.catalog.products}
     products = asset_metadata(result, "products")
-    assert products["rows_inserted"] == 200
+    assert products["rows_inserted"] == catalog_size(project)
     assert asset_metadata(result, "product_details")["api_429_total"] == 0
 
 
@@ -30,7 +34,7 @@ def test_second_sync_after_10_percent_modified_fetches_and_enqueues_exactly_thos
     project.materialize()
     before = detail_requests(project)
     modified = set(project.emulator.modify(fraction=0.1, seed=3))
-    assert len(modified) >= 19
+    assert len(modified) >= catalog_size(project) // 10 - 1
 
     result = project.materialize()
 
@@ -116,12 +120,13 @@ def test_one_missing_product_is_recorded_and_skipped(project: Project):
     assert asset_metadata(result, "product_details")["detail_errors"] == 1
     with project.connect() as store:
         errors = store.con.execute("SELECT api, status, code FROM sync_errors").fetchall()
-        assert store.count("products") == 199
+        assert store.count("products") == catalog_size(project) - 1
     assert errors == [("detail", 404, "NOT_FOUND")]
 
 
 def test_the_run_fails_only_when_the_error_ratio_passes_the_threshold(project: Project):
-    project.emulator.inject("detail", "404", count=20)  # 10% of 200
+    failing = catalog_size(project) // 10  # 10%
+    project.emulator.inject("detail", "404", count=failing)
     result = project.materialize(
         raise_on_error=False,
         run_config={"ops": {"catalog_sync": {"config": {"max_error_ratio": 0.05}}}},
@@ -129,16 +134,17 @@ def test_the_run_fails_only_when_the_error_ratio_passes_the_threshold(project: P
     assert not result.success
     with project.connect() as store:
         # what succeeded is kept, so the next run resumes from there
-        assert store.count("products") == 180
+        assert store.count("products") == catalog_size(project) - failing
 
 
 def test_a_failed_sync_resumes_without_refetching_what_it_has(project: Project):
-    project.emulator.inject("detail", "404", count=30)
+    failing = catalog_size(project) * 3 // 20  # 15%
+    project.emulator.inject("detail", "404", count=failing)
     project.materialize(raise_on_error=False, run_config={"ops": {"catalog_sync": {"config": {"max_error_ratio": 0.01}}}})
     before = detail_requests(project)
     result = project.materialize()
-    assert detail_requests(project) - before == 30
-    assert asset_metadata(result, "products")["rows_inserted"] == 30
+    assert detail_requests(project) - before == failing
+    assert asset_metadata(result, "products")["rows_inserted"] == failing
 
 
 def test_definitions_load():

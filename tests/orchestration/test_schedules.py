@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -12,6 +12,9 @@ from content_assets.partitions import catalog_days
 from content_assets.schedules import close_yesterday_schedule, sync_today_schedule
 
 KST = ZoneInfo("Asia/Seoul")
+# Days inside the partitions (the suite's first day is two weeks back: tests/conftest.py).
+FIRST = date.fromisoformat(catalog_days.get_first_partition_key())
+DAY = FIRST + timedelta(days=3)
 
 
 def tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.RunRequest:
@@ -24,27 +27,28 @@ def tick(schedule: dg.ScheduleDefinition, at: datetime) -> dg.RunRequest:
 
 
 def test_todays_schedule_syncs_the_kst_day_even_when_utc_is_still_on_the_day_before():
-    # 16:30 UTC on 23 November is 01:30 on 24 November in Seoul.
-    request = tick(sync_today_schedule, datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
-    assert request.partition_key == "2026-11-24"
+    # 16:30 UTC on the day before is 01:30 on DAY in Seoul.
+    request = tick(sync_today_schedule, datetime.combine(DAY - timedelta(days=1), time(16, 30), tzinfo=UTC))
+    assert request.partition_key == DAY.isoformat()
     assert request.job_name is None or request.job_name == "sync_catalog"
 
 
 def test_each_hourly_tick_gets_its_own_run_key_for_the_same_day():
-    first = tick(sync_today_schedule, datetime(2026, 11, 24, 9, 0, tzinfo=KST))
-    second = tick(sync_today_schedule, datetime(2026, 11, 24, 10, 0, tzinfo=KST))
-    assert first.partition_key == second.partition_key == "2026-11-24"
+    first = tick(sync_today_schedule, datetime.combine(DAY, time(9, 0), tzinfo=KST))
+    second = tick(sync_today_schedule, datetime.combine(DAY, time(10, 0), tzinfo=KST))
+    assert first.partition_key == second.partition_key == DAY.isoformat()
     assert first.run_key != second.run_key
 
 
 def test_the_close_schedule_syncs_yesterday_after_midnight_kst():
-    request = tick(close_yesterday_schedule, datetime(2026, 11, 24, 0, 30, tzinfo=KST))
-    assert request.partition_key == "2026-11-23"
+    request = tick(close_yesterday_schedule, datetime.combine(DAY, time(0, 30), tzinfo=KST))
+    assert request.partition_key == (DAY - timedelta(days=1)).isoformat()
 
 
 def test_the_close_schedule_crosses_month_and_year_ends():
-    request = tick(close_yesterday_schedule, datetime(2027, 1, 1, 0, 30, tzinfo=KST))
-    assert request.partition_key == "2026-12-31"
+    new_year = FIRST.year + 1
+    request = tick(close_yesterday_schedule, datetime(new_year, 1, 1, 0, 30, tzinfo=KST))
+    assert request.partition_key == f"{new_year - 1}-12-31"
 
 
 def test_schedules_run_hourly_and_after_midnight_in_kst_and_are_on_by_default():
