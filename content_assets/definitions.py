@@ -8,16 +8,16 @@ import os
 import dagster as dg
 
 from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
-from resources.package_writer import DEFAULT_PACKAGES_DIR, PackageWriter
+from resources.package_files.writer import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
 
-from .checks import METRIC_CHECKS
-from .data_checks import DATA_CHECKS
-from .jobs import JOBS
-from .package_assets import content_packages
-from .schedules import SCHEDULES
-from .sensors import SENSORS
-from .sync_assets import catalog_sync, refresh_queue_asset
+from content_assets.slo.checks import METRIC_CHECKS
+from content_assets.sync.checks import DATA_CHECKS
+from content_assets.jobs import JOBS
+from content_assets.packages.assets import content_packages
+from content_assets.sync.schedules import SCHEDULES
+from content_assets.packages.sensors import SENSORS
+from content_assets.sync.assets import catalog_sync, refresh_queue_asset
 
 
 def _env_or_default(name: str, default: str) -> str | dg.EnvVar:

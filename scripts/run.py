@@ -65,7 +65,7 @@ def materialize() -> dict[str, dict[str, object]]:
     import dagster as dg
 
     from content_assets.definitions import defs
-    from content_assets.partitions import whole_range_tags
+    from content_assets.sync.partitions import whole_range_tags
 
     # INFO: the assets' progress lines, not a DEBUG event line per day and asset.
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -99,10 +99,10 @@ def failure_reason(result: object) -> str:
 
 
 def prepare_instance() -> None:
-    """The duckdb pool's limit, set before the UI's daemon queues a first run (see content_assets/pools.py)."""
+    """The duckdb pool's limit, set before the UI's daemon queues a first run (see content_assets/pool.py)."""
     import dagster as dg
 
-    from content_assets.pools import ensure_pool_limit
+    from content_assets.pool import ensure_pool_limit
 
     with dg.DagsterInstance.get() as instance:
         ensure_pool_limit(instance)

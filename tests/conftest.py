@@ -15,7 +15,7 @@ import pytest
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
 
 # The tests' catalog starts two weeks back, as a store that started using content-ops then: a
-# whole-catalog sync costs Dagster bookkeeping per day partition (content_assets/partitions.py),
+# whole-catalog sync costs Dagster bookkeeping per day partition (content_assets/sync/partitions.py),
 # so a fixed first day would make the suite slower every day. Read when content_assets is imported.
 os.environ.setdefault("CONTENT_OPS_FIRST_DAY",
                       (datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=14)).isoformat())
@@ -55,7 +55,7 @@ class Project:
         checks block packages)."""
         from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
         from content_assets.jobs import PACKAGE_ASSETS, SYNC_ASSETS
-        from content_assets.partitions import whole_range_tags
+        from content_assets.sync.partitions import whole_range_tags
 
         runs: list[tuple[tuple[str, ...], dict[str, str]]] = [(SYNC_ASSETS, whole_range_tags()), (PACKAGE_ASSETS, {})]
         results = []

@@ -15,8 +15,8 @@ import duckdb
 
 from benchmarks.chaos.emulator_catalog import CatalogEntry, epoch_ms
 from benchmarks.chaos.result import ScenarioResult
-from content_assets.packaging import PackageRenderer, PackageSettings, TemplateSet, load_package_products
-from resources.package_writer import BUILDS, STAGING
+from content_assets.packages.plan import PackageRenderer, PackageSettings, TemplateSet, load_package_products
+from resources.package_files.writer import BUILDS, STAGING
 from resources.store import DuckDBStore
 
 VARIANT = "default"  # what scripts/run.py builds: the package asset's default config

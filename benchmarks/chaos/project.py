@@ -78,7 +78,7 @@ class Project:
     def sync(self, run_config: dict | None = None) -> RunOutcome:
         """`sync_catalog` over every day from the first partition to today, as `make run` and a
         backfill of every partition launch it."""
-        from content_assets.partitions import whole_range_tags
+        from content_assets.sync.partitions import whole_range_tags
 
         return self._execute("sync_catalog", whole_range_tags(), run_config)
 

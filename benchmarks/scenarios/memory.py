@@ -48,7 +48,7 @@ class _RssSampler:
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
-    from content_assets.catalog_sync import run_sync
+    from content_assets.sync.engine import run_sync
     from resources.commerce_api import CommerceApiClient
     from resources.store import DuckDBStore
 

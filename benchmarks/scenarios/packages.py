@@ -35,7 +35,7 @@ def compression_figures(params: dict[str, Any], package_dirs: list[Path]) -> dic
     """`packages.compression` in latest.json: the package zip at deflate levels 1/6/9, with the
     package's policy (pictures stored, text deflated) and with everything deflated, summed over
     the first few headline (10-image) packages still on disk."""
-    from content_assets.package_zip import compression_experiment
+    from content_assets.packages.archive import compression_experiment
 
     sample = package_dirs[: int(params.get("compression_packages", 5))]
     if not sample:
@@ -62,7 +62,7 @@ def _package_dirs(packages_root: Path) -> list[Path]:
 
 def _source_products(emulator: EmulatorProcess, database_path: str, pool_size: int) -> tuple[pa.Table, list[str]]:
     """Sync the emulator's catalog; return its live product rows and up to `pool_size` image URLs."""
-    from content_assets.catalog_sync import run_sync
+    from content_assets.sync.engine import run_sync
     from resources.commerce_api import CommerceApiClient
     from resources.store import PRODUCT_COLUMNS, DuckDBStore
 

@@ -261,7 +261,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         7,
         # A package built without pictures that failed (404, not an image, too big, ...) says
         # which and why, and when the first of them is tried again: once that time has passed the
-        # package is stale (resources/package_records.py owns that rule).
+        # package is stale (resources/store/package_records.py owns that rule).
         """
         ALTER TABLE packages ADD COLUMN missing_images INTEGER DEFAULT 0;
         ALTER TABLE packages ADD COLUMN missing_image_reasons VARCHAR;  -- JSON: [{position, sourceUrl, reason}]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
-from content_assets.partitions import catalog_days
+from content_assets.sync.partitions import catalog_days
 from tests.orchestration.live_dagster import ROOT, LiveDagster, live_dagster
 
 CHROMIUM = Path("/usr/bin/chromium")

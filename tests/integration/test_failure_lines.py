@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import resources.package_writer as package_writer_module
+import resources.package_files.writer as package_writer_module
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
 from resources.commerce_api import (
     ApiUnreachableError,
@@ -28,7 +28,7 @@ from resources.commerce_api import (
     QuotaLimitedError,
     RetryPolicy,
 )
-from resources.package_writer import STAGING
+from resources.package_files.writer import STAGING
 from resources.store import DatabaseLockedError, DuckDBStore
 from tests.conftest import Project
 

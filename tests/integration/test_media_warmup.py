@@ -62,7 +62,7 @@ def test_the_warm_up_reports_what_the_sync_waited_for_and_a_second_close_keeps_i
     import time
     from types import SimpleNamespace
 
-    from content_assets.media_warmup import MediaWarmup
+    from content_assets.sync.media_warmup import MediaWarmup
 
     release = threading.Event()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
-from content_assets.catalog_sync import run_sync
+from content_assets.sync.engine import run_sync
 from resources.commerce_api import CommerceApiClient, RetryPolicy
 from resources.store import DuckDBStore
 

@@ -21,7 +21,7 @@ import httpx
 from dagster import DagsterInstance
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorServer
-from content_assets.pools import ensure_pool_limit
+from content_assets.pool import ensure_pool_limit
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")

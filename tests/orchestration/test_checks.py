@@ -11,10 +11,10 @@ from typing import Any
 
 import dagster as dg
 
-from content_assets.checks import METRIC_CHECKS, evaluate_slo
+from content_assets.slo.checks import METRIC_CHECKS, evaluate_slo
 from content_assets.definitions import defs
-from content_assets.metric_history import earlier_runs_metrics
-from content_assets.slo import SLOS
+from content_assets.slo.history import earlier_runs_metrics
+from content_assets.slo.budgets import SLOS
 
 SLO = {slo.name: slo for slo in SLOS}
 

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from content_assets.data_checks import (
+from content_assets.sync.checks import (
     DATA_CHECKS,
     PRODUCTS_UNIQUE,
     PRODUCTS_VALID,

@@ -11,8 +11,8 @@ import pytest
 
 from commerce_emulator import EmulatorConfig
 from content_assets.jobs import SYNC_ASSETS
-from content_assets.partitions import FIRST_DAY, catalog_days, whole_range_tags
-from content_assets.sync_assets import catalog_sync, refresh_queue_asset
+from content_assets.sync.partitions import FIRST_DAY, catalog_days, whole_range_tags
+from content_assets.sync.assets import catalog_sync, refresh_queue_asset
 from tests.conftest import Project, asset_metadata
 
 KST = ZoneInfo("Asia/Seoul")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from content_assets.pools import ensure_pool_limit
+from content_assets.pool import ensure_pool_limit
 from tests.orchestration.live_dagster import ROOT
 
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from content_assets.definitions import defs
-from content_assets.partitions import catalog_days
-from content_assets.schedules import close_yesterday_schedule, sync_today_schedule
+from content_assets.sync.partitions import catalog_days
+from content_assets.sync.schedules import close_yesterday_schedule, sync_today_schedule
 
 KST = ZoneInfo("Asia/Seoul")
 # Days inside the partitions (the suite's first day is two weeks back: tests/conftest.py).

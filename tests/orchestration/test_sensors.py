@@ -12,9 +12,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from content_assets import packaging
-from content_assets.data_checks import products_data_checks
-from content_assets.sensors import (
+from content_assets.packages import plan as packaging
+from content_assets.sync.checks import products_data_checks
+from content_assets.packages.sensors import (
     current_package_version,
     refresh_queue_sensor,
     template_change_sensor,

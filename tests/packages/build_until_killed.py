@@ -15,8 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from content_assets.definitions import build_resources
-from content_assets.package_assets import content_packages
-from resources import package_writer
+from content_assets.packages.assets import content_packages
+from resources.package_files import writer as package_writer
 
 
 def main(marker: Path) -> None:

@@ -20,8 +20,8 @@ import dagster as dg
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer, Product
-from content_assets.catalog_sync import run_sync
-from content_assets.package_assets import content_packages
+from content_assets.sync.engine import run_sync
+from content_assets.packages.assets import content_packages
 from resources.commerce_api import CommerceApiClient
 from resources.store import refresh_queue
 from tests.conftest import Project, asset_metadata

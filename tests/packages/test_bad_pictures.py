@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from content_assets import package_builder
-from content_assets.image_pool import ImagePool
-from content_assets.package_builder import PackageBuilder, PictureError
-from content_assets.packaging import PLACEHOLDER, PackageRenderer, PackageSettings, TemplateSet
+from content_assets.packages import builder as package_builder
+from content_assets.packages.media.image_pool import ImagePool
+from content_assets.packages.builder import PackageBuilder, PictureError
+from content_assets.packages.plan import PLACEHOLDER, PackageRenderer, PackageSettings, TemplateSet
 from resources.commerce_api import CommerceApiClient, RetryPolicy
 from resources.commerce_api.errors import ImageTooSlowError
-from resources.image_cache import RETRY_BACKOFF_SECONDS, ImageCache
-from resources.package_writer import PackageWriter
+from resources.package_files.image_cache import RETRY_BACKOFF_SECONDS, ImageCache
+from resources.package_files.writer import PackageWriter
 from tests.packages.bad_cdn import BadCdn, bad_cdn, good_picture, png_bomb
 from tests.packages.test_package_builder import product
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from content_assets.data_checks import QUEUE_LEASE_SECONDS
-from content_assets.sensors import waiting_work
+from content_assets.sync.checks import QUEUE_LEASE_SECONDS
+from content_assets.packages.sensors import waiting_work
 from tests.packages.bad_cdn import bad_cdn, good_picture
 from tests.packages.conftest import Packages
 

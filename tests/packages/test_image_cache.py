@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.image_cache import ImageCache, ImageInfo
+from resources.package_files.image_cache import ImageCache, ImageInfo
 
 SOURCE, KEY = "ab" * 32, "0123456789ab"
 INFO = ImageInfo(sha256="cd" * 32, phash="f0f0f0f0f0f0f0f0", width=640, height=480, size_bytes=4)

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from content_assets import image_normalization
+from content_assets.packages.media import normalize as image_normalization
 
 from commerce_emulator.images import render_product_image
 from commerce_emulator.videos import render_broken_video, render_product_video
-from content_assets.image_normalization import ImageDecodeError, NormalizeSettings, normalize_image
-from content_assets.keyframes import VideoError, extract_keyframes
-from content_assets.perceptual_hash import HashedImage, distance, find_repeats
+from content_assets.packages.media.normalize import ImageDecodeError, NormalizeSettings, normalize_image
+from content_assets.packages.media.keyframes import VideoError, extract_keyframes
+from content_assets.packages.media.perceptual_hash import HashedImage, distance, find_repeats
 from tests.packages.images import metadata_left, photo
 
 
@@ -173,8 +173,8 @@ def test_a_script_without_a_main_guard_can_use_the_image_pool(tmp_path: Path):
     # script without `if __name__ == "__main__":` ran itself again in each and every package failed.
     script = tmp_path / "one_off.py"
     script.write_text(
-        "from content_assets.image_normalization import NormalizeSettings, normalize_image\n"
-        "from content_assets.image_pool import ImagePool\n"
+        "from content_assets.packages.media.normalize import NormalizeSettings, normalize_image\n"
+        "from content_assets.packages.media.image_pool import ImagePool\n"
         "from tests.packages.images import photo\n"
         "with ImagePool(2) as pool:\n"
         "    results = [pool.submit(normalize_image, photo(), NormalizeSettings()) for _ in range(4)]\n"

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator.images import render_product_image
-from content_assets.image_pool import ImagePool
-from content_assets.package_builder import PackageBuilder, PictureError
-from content_assets.packaging import PackageProduct, PackageRenderer, PackageSettings, TemplateSet
-from resources.image_cache import ImageCache
-from resources.package_writer import PackageWriter
+from content_assets.packages.media.image_pool import ImagePool
+from content_assets.packages.builder import PackageBuilder, PictureError
+from content_assets.packages.plan import PackageProduct, PackageRenderer, PackageSettings, TemplateSet
+from resources.package_files.image_cache import ImageCache
+from resources.package_files.writer import PackageWriter
 
 KST = timezone(timedelta(hours=9))
 
@@ -135,7 +135,7 @@ def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path
     """Strict, so that each build says which error its picture met."""
     import httpx
 
-    from content_assets.package_builder import UNREACHABLE_AFTER, UnreachableHostError
+    from content_assets.packages.builder import UNREACHABLE_AFTER, UnreachableHostError
 
     calls: list[str] = []
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from commerce_emulator.images import image_traits
 from commerce_emulator.seller_quirks import HOSTILE_NAMES, HOSTILE_SELLER_CODES
-from content_assets.packaging import DEFAULT_DISCLOSURE, PLACEHOLDER
+from content_assets.packages.plan import DEFAULT_DISCLOSURE, PLACEHOLDER
 from tests.packages.html_checks import active_content
 from tests.packages.images import metadata_left
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from content_assets.packaging import PLACEHOLDER, TEMPLATES_DIR
+from content_assets.packages.plan import PLACEHOLDER, TEMPLATES_DIR
 from tests.packages.conftest import Packages
 from tests.packages.html_checks import active_content
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from resources.package_writer import PackageWriter
+from resources.package_files.writer import PackageWriter
 
 HASH_A, HASH_B = "a" * 64, "b" * 64
 

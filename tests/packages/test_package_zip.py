@@ -8,7 +8,7 @@ import zipfile
 from datetime import datetime, timedelta, timezone
 
 from commerce_emulator.images import render_product_image
-from content_assets.package_zip import COMPRESSION_LEVELS, compression_experiment, zip_bytes
+from content_assets.packages.archive import COMPRESSION_LEVELS, compression_experiment, zip_bytes
 
 KST = timezone(timedelta(hours=9))
 POST = ("<div style=\"color: #222;\">" + "<p style=\"margin: 0;\">상품 설명 문단입니다.</p>" * 200 + "</div>").encode()

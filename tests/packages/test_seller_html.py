@@ -1,7 +1,7 @@
 """Seller HTML: hostile markup comes out inert, formatting survives, and the embedded video is found."""
 
 from commerce_emulator.seller_quirks import HOSTILE_DETAIL_HTML
-from content_assets.seller_html import find_video_url, sanitize_detail_html
+from content_assets.packages.seller_html import find_video_url, sanitize_detail_html
 from tests.packages.html_checks import active_content, tags_of
 
 
@@ -48,7 +48,7 @@ def test_the_embedded_video_is_the_first_http_source():
 def test_control_and_bidi_characters_are_stripped_and_markup_stays_markup():
     from markupsafe import Markup
 
-    from content_assets.seller_html import strip_controls
+    from content_assets.packages.seller_html import strip_controls
 
     assert strip_controls("\u202e정품\u0000 가방\tA\u2066\u200f\x1b") == "정품 가방\tA"
     cleaned = strip_controls(Markup("<p>\u202egnp.exe</p>"))

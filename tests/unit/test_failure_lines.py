@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-import resources.package_writer as package_writer_module
+import resources.package_files.writer as package_writer_module
 from resources.commerce_api import ApiUnreachableError, CommerceApiClient, RetryPolicy
-from resources.package_writer import BUILDS, STAGING, DiskFullError, PackageWriter
+from resources.package_files.writer import BUILDS, STAGING, DiskFullError, PackageWriter
 
 SECRET = "$2a$04$abcdefghijklmnopqrstuu"
 BASE_URL = "http://api.commerce.invalid/external"

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from content_assets.image_pool import ImagePool
+from content_assets.packages.media.image_pool import ImagePool
 
 
 def _own_nice() -> int:

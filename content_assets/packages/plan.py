@@ -25,10 +25,10 @@ import jinja2.meta
 import pyarrow as pa
 from markupsafe import Markup
 
-from .image_normalization import NormalizeSettings
-from .keyframes import DEFAULT_KEYFRAMES
-from .package_zip import DEFAULT_DEFLATE_LEVEL
-from .seller_html import find_video_url, sanitize_detail_html, strip_controls
+from content_assets.packages.media.normalize import NormalizeSettings
+from content_assets.packages.media.keyframes import DEFAULT_KEYFRAMES
+from content_assets.packages.archive import DEFAULT_DEFLATE_LEVEL
+from content_assets.packages.seller_html import find_video_url, sanitize_detail_html, strip_controls
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 TEMPLATE_SUFFIX = ".html.j2"

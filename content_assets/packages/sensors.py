@@ -16,13 +16,13 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 
-from resources import package_records
+from resources.store import package_records
 from resources.store import DuckDBStore, refresh_queue
 
-from .data_checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
-from .jobs import build_packages_job
-from .package_assets import PackagesConfig
-from .packaging import PackageSettings, TemplateSet
+from content_assets.sync.checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
+from content_assets.jobs import build_packages_job
+from content_assets.packages.assets import PackagesConfig
+from content_assets.packages.plan import PackageSettings, TemplateSet
 
 # Statuses in which a run may hold the DuckDB file now or soon.
 ACTIVE_RUN_STATUSES = [

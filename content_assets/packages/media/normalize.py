@@ -1,6 +1,6 @@
 """Product photos made fit for a blog: upright, no wider than the post column, no metadata.
 
-Runs in the image pool's threads (content_assets.image_pool), so everything here is a plain
+Runs in the image pool's threads (content_assets.packages.media.image_pool), so everything here is a plain
 function of bytes and settings that keeps no state between calls. A phone photo carries EXIF with
 the GPS position of the seller's home or shop, its camera and time, and often a JPEG comment; none
 of it may reach a public post, so the output is a fresh JPEG written from pixels only.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps
 
-from .perceptual_hash import perceptual_hash
+from content_assets.packages.media.perceptual_hash import perceptual_hash
 
 # Bump when the output of normalize_image changes for the same input and settings: cached
 # normalized images are keyed by it.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import av
 
-from .image_normalization import NormalizedImage, NormalizeSettings, encode_frame
+from content_assets.packages.media.normalize import NormalizedImage, NormalizeSettings, encode_frame
 
 DEFAULT_KEYFRAMES = 3
 MAX_PACKETS = 1_000_000  # a guard against hostile files that claim days of frames

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from resources.commerce_api import ProductDetail
-from resources.package_writer import PackageWriter
+from resources.package_files.writer import PackageWriter
 from resources.store import CatalogStore
 
-from .image_pool import ImagePool, lower_thread_priority
-from .package_builder import PackageBuilder
-from .packaging import (
+from content_assets.packages.media.image_pool import ImagePool, lower_thread_priority
+from content_assets.packages.builder import PackageBuilder
+from content_assets.packages.plan import (
     DEFAULT_VARIANT,
     PackageProduct,
     PackageRenderer,
@@ -40,7 +40,7 @@ from .packaging import (
     TemplateSet,
     load_package_products,
 )
-from .seller_html import find_video_url
+from content_assets.packages.seller_html import find_video_url
 
 T = TypeVar("T")
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import jinja2
 
-from resources.package_records import GalleryRow, QuarantinedProduct
+from resources.store.package_records import GalleryRow, QuarantinedProduct
 
-from .packaging import TEMPLATES_DIR
-from .perceptual_hash import HashedImage, Repeat
-from .seller_html import strip_controls
+from content_assets.packages.plan import TEMPLATES_DIR
+from content_assets.packages.media.perceptual_hash import HashedImage, Repeat
+from content_assets.packages.seller_html import strip_controls
 
 GALLERY_TEMPLATE = "_gallery.html.j2"
 _FAILED, _OK, _WARN = "#e4002b", "#03a04a", "#c77c00"

@@ -19,14 +19,14 @@ from contextlib import ExitStack
 import dagster as dg
 
 from resources.commerce_api import CommerceApiResource
-from resources.package_writer import PackageWriter
-from resources.run_stoppers import stops_run
+from resources.package_files.writer import PackageWriter
+from content_assets.run_stoppers import stops_run
 from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
-from .catalog_sync import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
-from .media_warmup import media_warmup
-from .partitions import catalog_days, modified_days
-from .settings import GROUP, POOL
+from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
+from content_assets.sync.media_warmup import media_warmup
+from content_assets.sync.partitions import catalog_days, modified_days
+from content_assets.pool import GROUP, POOL
 
 
 class SyncConfig(dg.Config):

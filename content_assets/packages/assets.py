@@ -20,18 +20,18 @@ from typing import Any, Optional
 import dagster as dg
 import duckdb
 
-from resources import package_records
+from resources.store import package_records
 from resources.commerce_api import CommerceApiResource, percentile
-from resources.image_cache import ImageCache
-from resources.package_records import PackageRecord, PictureRecord
-from resources.package_writer import DiskFullError, PackageWriter, as_disk_full
-from resources.run_stoppers import stops_run
+from resources.package_files.image_cache import ImageCache
+from resources.store.package_records import PackageRecord, PictureRecord
+from resources.package_files.writer import DiskFullError, PackageWriter, as_disk_full
+from content_assets.run_stoppers import stops_run
 from resources.store import DuckDBStore, refresh_queue
 
-from .image_normalization import NormalizeSettings
-from .image_pool import ImagePool
-from .keyframes import DEFAULT_KEYFRAMES
-from .package_builder import (
+from content_assets.packages.media.normalize import NormalizeSettings
+from content_assets.packages.media.image_pool import ImagePool
+from content_assets.packages.media.keyframes import DEFAULT_KEYFRAMES
+from content_assets.packages.builder import (
     DEFAULT_PICTURE_MAX_BYTES,
     DEFAULT_VIDEO_MAX_BYTES,
     VIDEO_BROKEN,
@@ -39,9 +39,9 @@ from .package_builder import (
     BuildOutcome,
     PackageBuilder,
 )
-from .package_gallery import render_gallery, render_repeats_json, repeats_report
-from .package_zip import DEFAULT_DEFLATE_LEVEL
-from .packaging import (
+from content_assets.packages.gallery import render_gallery, render_repeats_json, repeats_report
+from content_assets.packages.archive import DEFAULT_DEFLATE_LEVEL
+from content_assets.packages.plan import (
     DEFAULT_DISCLOSURE,
     MissingImage,
     PackageRenderer,
@@ -49,8 +49,8 @@ from .packaging import (
     TemplateSet,
     load_package_products,
 )
-from .perceptual_hash import DEFAULT_MAX_DISTANCE, HashedImage, find_repeats
-from .settings import GROUP, POOL
+from content_assets.packages.media.perceptual_hash import DEFAULT_MAX_DISTANCE, HashedImage, find_repeats
+from content_assets.pool import GROUP, POOL
 
 
 class PackagesConfig(dg.Config):

@@ -14,14 +14,14 @@ from typing import Any
 
 import dagster as dg
 
-from .metric_history import (
+from content_assets.slo.history import (
     Comparison,
     RecordedMetrics,
     compare_with_baseline,
     earlier_runs_metrics,
     latest_metrics,
 )
-from .slo import BUDGETS, REGRESSION_METRICS, SLOS, RegressionMetric, Slo, SloBudgets
+from content_assets.slo.budgets import BUDGETS, REGRESSION_METRICS, SLOS, RegressionMetric, Slo, SloBudgets
 
 SUMMARY_ASSETS = ("refresh_queue", "content_packages")  # the last asset of a sync run and of a package run
 

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 
 import dagster as dg
 
-from .commerce_api import ApiAccessError
-from .package_writer import DiskFullError
-from .store import DatabaseLockedError
+from resources.commerce_api import ApiAccessError
+from resources.package_files.writer import DiskFullError
+from resources.store import DatabaseLockedError
 
 RUN_STOPPERS: tuple[type[Exception], ...] = (ApiAccessError, DatabaseLockedError, DiskFullError)
 

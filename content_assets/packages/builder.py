@@ -31,14 +31,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from resources.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
-from resources.package_writer import PackageFile, PackageWrite, PackageWriter, check_file_name
+from resources.package_files.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
+from resources.package_files.writer import PackageFile, PackageWrite, PackageWriter, check_file_name
 
-from .image_normalization import ImageDecodeError, NormalizedImage, normalize_image
-from .image_pool import ImagePool
-from .keyframes import KeyframeResult, VideoError, extract_keyframes
-from .package_zip import zip_bytes
-from .packaging import MissingImage, PackagePlan, PackageProduct, PackageRenderer, PostImage
+from content_assets.packages.media.normalize import ImageDecodeError, NormalizedImage, normalize_image
+from content_assets.packages.media.image_pool import ImagePool
+from content_assets.packages.media.keyframes import KeyframeResult, VideoError, extract_keyframes
+from content_assets.packages.archive import zip_bytes
+from content_assets.packages.plan import MissingImage, PackagePlan, PackageProduct, PackageRenderer, PostImage
 
 VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
 DEFAULT_VIDEO_MAX_BYTES = 200 * 1024 * 1024

@@ -8,7 +8,7 @@ import dagster as dg
 
 from resources.store import DuckDBStore, quarantine, refresh_queue
 
-from .settings import POOL
+from content_assets.pool import POOL
 
 # The API documents salePrice <= 999,999,990; a sale price of zero or less is no price at all.
 MAX_SALE_PRICE = 999_999_990

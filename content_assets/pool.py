@@ -1,8 +1,11 @@
-"""Readies the Dagster instance's concurrency pool before any run is queued on it."""
+"""The DuckDB concurrency pool every asset runs in (and the group the assets show in), readied on
+an instance before any run is queued on it."""
 
 import dagster as dg
 
-from .settings import POOL
+# Every asset here writes the one DuckDB file; dagster.yaml limits the pool to one run at a time.
+POOL = "duckdb"
+GROUP = "content_ops"
 
 
 def ensure_pool_limit(instance: dg.DagsterInstance) -> bool:

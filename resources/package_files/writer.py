@@ -6,7 +6,7 @@ Layout under `packages_dir`:
     <no>/<variant> -> ../.builds/...  a symlink to the current version of a package
     .builds/<no>-<variant>-<hash>/    the files of one package version, written once
     .staging/                         versions and links being written; swept at the start of a run
-    .cache/                           normalized images and keyframes (resources.image_cache)
+    .cache/                           normalized images and keyframes (resources.package_files.image_cache)
 
 A new version is written into `.staging/`, renamed into `.builds/`, and then the symlink is
 replaced with `os.replace`, which is atomic: a reader sees the old package or the new one, never

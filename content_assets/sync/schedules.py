@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from .jobs import sync_catalog_job
-from .partitions import CATALOG_TIMEZONE, FIRST_DAY
+from content_assets.jobs import sync_catalog_job
+from content_assets.sync.partitions import CATALOG_TIMEZONE, FIRST_DAY
 
 # Cron in KST. CONTENT_OPS_SYNC_CRON="*/15 * * * *" refreshes today every 15 minutes.
 SYNC_TODAY_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
