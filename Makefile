@@ -30,11 +30,12 @@ install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 run: install
 	$(BIN)/python scripts/run.py --products $(PRODUCTS) --rate $(RATE) --seed $(SEED)
 
-# The tests run on TEST_WORKERS processes (pytest-xdist), with their temporary files (DuckDB files,
+# The tests run on TEST_WORKERS processes (pytest-xdist; one more than two cores: a third of the
+# suite's time is spent waiting on servers and daemons), with their temporary files (DuckDB files,
 # Dagster's SQLite instances, packages) on tmpfs where there is one: an fsync there costs nothing,
 # and the suite's Dagster runs spend most of their time in SQLite commits on a disk. A module's
 # tests stay on one worker (--dist loadscope): module fixtures such as a live `dagster dev` start once.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 TEST_TMPDIR ?= $(firstword $(wildcard /dev/shm) $(TMPDIR) /tmp)
 
 test: install

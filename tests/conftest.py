@@ -1,10 +1,10 @@
-"""Shared fixtures: the emulator on a free loopback port, and the project's resources pointed at it."""
+"""The fixtures every folder shares: the emulator on a free loopback port, the project pointed at it,
+and a crafted store with an in-memory instance. What they build lives in tests/support/."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,13 +12,18 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
+from commerce_emulator import EmulatorConfig, EmulatorServer
 
 # The tests' catalog starts two weeks back, as a store that started using content-ops then: a
 # whole-catalog sync costs Dagster bookkeeping per day partition (content_assets/sync/partitions.py),
 # so a fixed first day would make the suite slower every day. Read when content_assets is imported.
 os.environ.setdefault("CONTENT_OPS_FIRST_DAY",
                       (datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=14)).isoformat())
+
+from resources.store import DuckDBStore  # noqa: E402
+from tests.support.browser import require_chromium  # noqa: E402
+from tests.support.crafted_store import CraftedStore  # noqa: E402
+from tests.support.project import Project, project_at  # noqa: E402
 
 
 @pytest.fixture
@@ -34,119 +39,24 @@ def emulator(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
         yield server
 
 
-@dataclass
-class Project:
-    """The project configured against one emulator, with its own DuckDB file, packages and instance."""
-
-    emulator: EmulatorServer
-    database_path: Path
-    packages_dir: Path
-    dagster_home: Path
-    instance: dg.DagsterInstance
-
-    def resources(self) -> dict[str, dg.ConfigurableResource]:
-        from content_assets.definitions import build_resources
-
-        return build_resources()
-
-    def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None) -> ProjectRun:
-        """Sync the whole catalog (every partition, as one single-run backfill of sync_catalog), then
-        build packages, as `make run` does; the package run only after a successful sync (the data
-        checks block packages)."""
-        from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
-        from content_assets.jobs import PACKAGE_ASSETS, SYNC_ASSETS
-        from content_assets.sync.partitions import whole_range_tags
-
-        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [(SYNC_ASSETS, whole_range_tags()), (PACKAGE_ASSETS, {})]
-        results = []
-        for assets, tags in runs:
-            result = dg.materialize(
-                [*ALL_ASSETS, *ALL_CHECKS],
-                selection=dg.AssetSelection.assets(*assets),
-                resources=self.resources(),
-                instance=self.instance,
-                tags=tags,
-                run_config=_config_for(run_config, assets),
-                raise_on_error=raise_on_error,
-            )
-            results.append(result)
-            if not result.success:
-                break
-        return ProjectRun(results)
-
-    def connect(self):  # noqa: ANN201
-        from resources.store import DuckDBStore
-
-        return DuckDBStore(database_path=str(self.database_path)).connect()
-
-
-def _config_for(run_config: dict | None, assets: tuple[str, ...]) -> dict | None:
-    """The part of `run_config` for the ops of this run (catalog_sync makes three assets)."""
-    if not run_config:
-        return run_config
-    ops_of_run = {"catalog_sync" if asset in ("product_list", "product_details", "products") else asset
-                  for asset in assets}
-    return {**run_config, "ops": {name: config for name, config in run_config.get("ops", {}).items()
-                                  if name in ops_of_run}}
-
-
-@dataclass
-class ProjectRun:
-    """The runs of one Project.materialize, oldest first: the sync run(s), then the package run."""
-
-    results: list[dg.ExecuteInProcessResult]
-
-    @property
-    def success(self) -> bool:
-        return all(result.success for result in self.results)
-
-    @property
-    def run_id(self) -> str:
-        """The first sync run: the one that signs in and makes the most API calls."""
-        return self.results[0].run_id
-
-
-# Values that describe the store after the run, not work the run did: not added up across runs.
-_STATE_KEYS = {"dagster/row_count", "pending"}
-
-
-def asset_metadata(result: dg.ExecuteInProcessResult | ProjectRun, asset: str) -> dict[str, object]:
-    """The asset's metadata from a run. Over several runs, counts of work add up; other values
-    (timings, table sizes) are the last run's."""
-    if isinstance(result, ProjectRun):
-        found = [_metadata_of(run, asset) for run in result.results]
-        runs = [metadata for metadata in found if metadata is not None]
-        if not runs:
-            raise AssertionError(f"{asset} was not materialized")
-        merged = dict(runs[-1])
-        for key, value in merged.items():
-            if key not in _STATE_KEYS and type(value) is int:
-                merged[key] = sum(int(run.get(key) or 0) for run in runs)
-        return merged
-    metadata = _metadata_of(result, asset)
-    if metadata is None:
-        raise AssertionError(f"{asset} was not materialized")
-    return metadata
-
-
-def _metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object] | None:
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        if materialization and materialization.asset_key.to_user_string() == asset:
-            return {key: value.value for key, value in materialization.metadata.items()}
-    return None
+@pytest.fixture
+def project(emulator: EmulatorServer, tmp_path: Path) -> Iterator[Project]:
+    with project_at(tmp_path, emulator) as configured:
+        yield configured
 
 
 @pytest.fixture
-def project(emulator: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("NAVER_COMMERCE_BASE_URL", emulator.base_url)
-    monkeypatch.setenv("NAVER_COMMERCE_CLIENT_ID", DEFAULT_CLIENT_ID)
-    monkeypatch.setenv("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
-    monkeypatch.setenv("CONTENT_DB_PATH", str(tmp_path / "content.duckdb"))
-    monkeypatch.setenv("PACKAGES_DIR", str(tmp_path / "packages"))
-    with dg.DagsterInstance.get() as instance:
-        yield Project(emulator, tmp_path / "content.duckdb", tmp_path / "packages", home, instance)
+def store(tmp_path: Path) -> CraftedStore:
+    return CraftedStore(DuckDBStore(database_path=str(tmp_path / "content.duckdb")))
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    # In memory: the same run and event storage API as a sqlite instance, without its start-up cost.
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture
+def chromium_path() -> Path:
+    return require_chromium()

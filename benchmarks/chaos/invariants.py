@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.packages.html_checks import active_content
+from tests.support.html_checks import active_content
 
 # The tables keyed by product (and variant) whose rows must be unique, and their keys.
 KEYED_TABLES = {

@@ -20,7 +20,7 @@ from benchmarks.chaos.lock_errors import lock_lines_in_log, runs_with_lock_error
 from benchmarks.chaos.result import ScenarioResult
 from benchmarks.emulator_process import EmulatorProcess
 from content_assets.sync.partitions import catalog_days
-from tests.orchestration.live_dagster import TERMINAL_STATUSES, LiveDagster, live_dagster
+from tests.support.live_dagster import TERMINAL_STATUSES, LiveDagster, live_dagster
 
 SYNC_ASSETS = ["product_list", "product_details", "products", "refresh_queue"]
 

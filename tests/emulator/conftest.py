@@ -9,7 +9,7 @@ import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
 
-from .helpers import TEST_CLIENT_SECRET, fetch_token
+from tests.support.emulator_calls import TEST_CLIENT_SECRET, fetch_token
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import httpx
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
-from .helpers import SEARCH_PATH, TOKEN_PATH, token_form
+from tests.support.emulator_calls import SEARCH_PATH, TOKEN_PATH, token_form
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
 """The product detail: shape, images, HTML detail content, and 404 for unknown or deleted products."""
 
-from .helpers import detail_path
+from tests.support.emulator_calls import detail_path
 
 
 def test_detail_has_the_contract_shape(emulator, authed):

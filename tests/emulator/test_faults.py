@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from .helpers import SEARCH_PATH, TOKEN_PATH, detail_path, token_form
+from tests.support.emulator_calls import SEARCH_PATH, TOKEN_PATH, detail_path, token_form
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from commerce_emulator import UnknownProductError
 from commerce_emulator.kst import KST, iso_kst_from_ms
 
-from .helpers import SEARCH_PATH
+from tests.support.emulator_calls import SEARCH_PATH
 
 
 def test_modify_fraction_changes_exactly_that_many_live_products(emulator, authed):

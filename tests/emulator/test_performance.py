@@ -7,7 +7,7 @@ import httpx
 
 from commerce_emulator.faults import LatencyModel
 
-from .helpers import detail_path, fetch_token
+from tests.support.emulator_calls import detail_path, fetch_token
 
 
 def test_serves_hundreds_of_keep_alive_requests_per_second(emulator):

@@ -7,7 +7,7 @@ import pytest
 
 from commerce_emulator.rate_limit import RateLimiter
 
-from .helpers import SEARCH_PATH, TOKEN_PATH, detail_path, fetch_token, token_form
+from tests.support.emulator_calls import SEARCH_PATH, TOKEN_PATH, detail_path, fetch_token, token_form
 
 RATE_HEADERS = ("GNCP-GW-RateLimit-Replenish-Rate", "GNCP-GW-RateLimit-Burst-Capacity", "GNCP-GW-RateLimit-Remaining")
 

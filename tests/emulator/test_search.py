@@ -6,7 +6,7 @@ import pytest
 
 from commerce_emulator.kst import KST, iso_kst_from_ms
 
-from .helpers import SEARCH_PATH
+from tests.support.emulator_calls import SEARCH_PATH
 
 CHANNEL_PRODUCT_KEYS = {
     "originProductNo",

@@ -7,7 +7,7 @@ import httpx
 from commerce_emulator.penalty import QueryStringPenalty
 from commerce_emulator.tokens import TokenStore
 
-from .helpers import SEARCH_PATH, TEST_CLIENT_SECRET, TOKEN_PATH, fetch_token, token_form
+from tests.support.emulator_calls import SEARCH_PATH, TEST_CLIENT_SECRET, TOKEN_PATH, fetch_token, token_form
 
 
 class FakeClock:

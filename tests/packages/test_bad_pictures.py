@@ -22,8 +22,8 @@ from resources.commerce_api import CommerceApiClient, RetryPolicy
 from resources.commerce_api.errors import ImageTooSlowError
 from resources.package_files.image_cache import RETRY_BACKOFF_SECONDS, ImageCache
 from resources.package_files.writer import PackageWriter
-from tests.packages.bad_cdn import BadCdn, bad_cdn, good_picture, png_bomb
-from tests.packages.test_package_builder import product
+from tests.support.bad_cdn import BadCdn, bad_cdn, good_picture, png_bomb
+from tests.packages.test_builder import product
 
 PICTURE_MAX_BYTES = 1_000_000
 

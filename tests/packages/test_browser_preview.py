@@ -8,26 +8,10 @@ Runs wherever Debian's Chromium is installed; skips only where it is not and CI 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-
-from tests.packages.conftest import Packages
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@pytest.fixture
-def chromium_path() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing, and in CI the browser test must run (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); set CI=true to make this a failure")
-    return CHROMIUM
+from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS
+from tests.support.package_catalog import Packages
 
 
 def test_the_preview_of_a_post_loads_every_picture_in_chromium(built: Packages, chromium_path: Path, tmp_path: Path):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from content_assets.sync.checks import QUEUE_LEASE_SECONDS
 from content_assets.packages.sensors import waiting_work
-from tests.packages.bad_cdn import bad_cdn, good_picture
-from tests.packages.conftest import Packages
+from tests.support.bad_cdn import bad_cdn, good_picture
+from tests.support.package_catalog import Packages
 
 
 def _replace_first_picture(packages: Packages, number: int, url: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from content_assets.packages.gallery import render_gallery
 from resources.store.package_records import GalleryRow
-from tests.packages.test_browser_preview import ARTIFACTS, CHROMIUM_ARGS, chromium_path  # noqa: F401 - fixture
+from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS
 
 LONG_NAME = ("초특가 " + "프리미엄 국내산 유기농 " * 300)[:3000]
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.packages.conftest import Packages
+from tests.support.package_catalog import Packages
 
 ROOT = Path(__file__).resolve().parents[2]
 

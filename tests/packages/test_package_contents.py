@@ -18,8 +18,8 @@ from PIL import Image
 from commerce_emulator.images import image_traits
 from commerce_emulator.seller_quirks import HOSTILE_NAMES, HOSTILE_SELLER_CODES
 from content_assets.packages.plan import DEFAULT_DISCLOSURE, PLACEHOLDER
-from tests.packages.html_checks import active_content
-from tests.packages.images import metadata_left
+from tests.support.html_checks import active_content
+from tests.support.pictures import metadata_left
 
 SEED = 7
 FILE_NAME = re.compile(r"^(post\.html|preview\.html|meta\.json|package\.zip|unique-pack\.zip|"

@@ -8,8 +8,8 @@ from pathlib import Path
 from PIL import Image
 
 from content_assets.packages.plan import PLACEHOLDER, TEMPLATES_DIR
-from tests.packages.conftest import Packages
-from tests.packages.html_checks import active_content
+from tests.support.package_catalog import Packages
+from tests.support.html_checks import active_content
 
 
 def test_a_second_build_writes_nothing_touches_no_mtime_and_takes_milliseconds(built: Packages):

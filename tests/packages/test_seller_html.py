@@ -2,7 +2,7 @@
 
 from commerce_emulator.seller_quirks import HOSTILE_DETAIL_HTML
 from content_assets.packages.seller_html import find_video_url, sanitize_detail_html
-from tests.packages.html_checks import active_content, tags_of
+from tests.support.html_checks import active_content, tags_of
 
 
 def test_hostile_detail_content_comes_out_inert():

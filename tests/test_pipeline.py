@@ -7,7 +7,7 @@ import os
 import dagster as dg
 
 from resources.store import refresh_queue
-from tests.conftest import Project, asset_metadata
+from tests.support.project import Project, asset_metadata
 
 
 def detail_requests(project: Project) -> int:

@@ -1,13 +1,8 @@
-"""A real DuckDB store in a temporary folder, filled with crafted rows, and an in-memory Dagster instance."""
+"""A real DuckDB store in a temporary folder, filled with crafted rows (the `store` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-
-import dagster as dg
-import pytest
 
 from resources.store import DuckDBStore
 
@@ -54,16 +49,3 @@ class CraftedStore:
             """,
             [variant, template_version, settings_hash, first, first + count],
         )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> CraftedStore:
-    return CraftedStore(DuckDBStore(database_path=str(tmp_path / "content.duckdb")))
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    # In memory: the same run and event storage API as a sqlite instance, without its start-up cost.
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
-

@@ -13,7 +13,7 @@ from commerce_emulator import EmulatorConfig
 from content_assets.jobs import SYNC_ASSETS
 from content_assets.sync.partitions import FIRST_DAY, catalog_days, whole_range_tags
 from content_assets.sync.assets import catalog_sync, refresh_queue_asset
-from tests.conftest import Project, asset_metadata
+from tests.support.project import Project, asset_metadata
 
 KST = ZoneInfo("Asia/Seoul")
 

@@ -30,7 +30,7 @@ from resources.commerce_api import (
 )
 from resources.package_files.writer import STAGING
 from resources.store import DatabaseLockedError, DuckDBStore
-from tests.conftest import Project
+from tests.support.project import Project
 
 OTHER_SECRET = "$2a$10$someoneElsesSecretXXXXu"
 

@@ -8,7 +8,7 @@ import pytest
 
 from commerce_emulator import EmulatorConfig
 from resources.store import refresh_queue
-from tests.conftest import Project, asset_metadata
+from tests.support.project import Project, asset_metadata
 
 
 @pytest.fixture

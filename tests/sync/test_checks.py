@@ -16,7 +16,7 @@ from content_assets.sync.checks import (
     refresh_queue_no_stuck_items,
 )
 from resources.store import refresh_queue
-from tests.orchestration.conftest import CraftedStore
+from tests.support.crafted_store import CraftedStore
 
 
 def run(instance: dg.DagsterInstance, store: CraftedStore, *definitions: Any,

@@ -19,7 +19,7 @@ from content_assets.packages.sensors import (
     refresh_queue_sensor,
     template_change_sensor,
 )
-from tests.orchestration.conftest import CraftedStore
+from tests.support.crafted_store import CraftedStore
 
 
 def stand_in_products() -> dg.AssetsDefinition:

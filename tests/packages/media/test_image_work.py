@@ -19,7 +19,7 @@ from commerce_emulator.videos import render_broken_video, render_product_video
 from content_assets.packages.media.normalize import ImageDecodeError, NormalizeSettings, normalize_image
 from content_assets.packages.media.keyframes import VideoError, extract_keyframes
 from content_assets.packages.media.perceptual_hash import HashedImage, distance, find_repeats
-from tests.packages.images import metadata_left, photo
+from tests.support.pictures import metadata_left, photo
 
 
 def test_normalized_images_carry_no_exif_gps_or_comment():
@@ -175,12 +175,12 @@ def test_a_script_without_a_main_guard_can_use_the_image_pool(tmp_path: Path):
     script.write_text(
         "from content_assets.packages.media.normalize import NormalizeSettings, normalize_image\n"
         "from content_assets.packages.media.image_pool import ImagePool\n"
-        "from tests.packages.images import photo\n"
+        "from tests.support.pictures import photo\n"
         "with ImagePool(2) as pool:\n"
         "    results = [pool.submit(normalize_image, photo(), NormalizeSettings()) for _ in range(4)]\n"
         "    print(sum(1 for future in results if future.result().width == 640))\n"
     )
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     done = subprocess.run([sys.executable, str(script)], cwd=root, env={"PYTHONPATH": str(root)},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig
-from tests.conftest import Project
+from tests.support.project import Project
 
 
 @pytest.fixture

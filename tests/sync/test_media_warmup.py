@@ -8,7 +8,7 @@ import json
 import pytest
 
 from commerce_emulator import EmulatorConfig
-from tests.conftest import Project, asset_metadata
+from tests.support.project import Project, asset_metadata
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,12 +20,9 @@ import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
 from content_assets.sync.partitions import catalog_days
-from tests.orchestration.live_dagster import ROOT, LiveDagster, live_dagster
+from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, require_chromium
+from tests.support.live_dagster import LiveDagster, live_dagster
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts"
 ASSETS = ("product_list", "product_details", "products", "refresh_queue", "content_packages")
 SYNC_ASSETS = ASSETS[:4]
 # The first ten partitions: the first holds the emulator's whole catalog (modified in May 2025).
@@ -67,10 +63,7 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
     live: LiveDagster, launched: Launched, tmp_path: Path
 ):
     """Clicked while the runs of `launched` are queued: the click's run waits its turn on the pool."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package (see .ci/run)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); the UI test needs a real browser")
+    chromium = require_chromium()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
 
@@ -78,7 +71,7 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
     live.graphql("mutation { setNuxSeen }")  # what "Skip" on the first visit's community dialog records
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            str(tmp_path / "chromium-profile"), executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS,
             viewport={"width": 1600, "height": 1000},
         )
         try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from content_assets.pool import ensure_pool_limit
-from tests.orchestration.live_dagster import ROOT
+from tests.support.live_dagster import ROOT
 
 
 def test_a_fresh_instance_gets_the_duckdb_pool_limit_from_dagster_yaml(tmp_path: Path):
