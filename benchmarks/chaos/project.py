@@ -89,7 +89,8 @@ class Project:
     def _execute(self, job: str, tags: dict[str, str], run_config: dict | None) -> RunOutcome:
         import dagster as dg
 
-        from content_assets.definitions import ALL_ASSETS, ALL_CHECKS, build_resources
+        from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
+        from content_assets.environment import build_resources
         from content_assets.jobs import JOBS
 
         # The code location's own jobs, with resources read from this environment now (the module's

@@ -10,13 +10,13 @@ bookkeeping for days without products.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import dagster as dg
 
+from content_assets.environment import FIRST_DAY
+
 CATALOG_TIMEZONE = "Asia/Seoul"
-FIRST_DAY = os.environ.get("CONTENT_OPS_FIRST_DAY", "2026-11-01")
 
 catalog_days = dg.DailyPartitionsDefinition(
     start_date=FIRST_DAY,

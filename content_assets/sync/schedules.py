@@ -1,17 +1,16 @@
 """Schedules: today's partition refreshed at a steady cadence (hourly by default), and yesterday's
 closed after midnight KST so that changes made in its last hour are not missed."""
 
-import os
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from content_assets.environment import SYNC_TODAY_CRON
 from content_assets.jobs import sync_catalog_job
 from content_assets.sync.partitions import CATALOG_TIMEZONE, FIRST_DAY
 
 # Cron in KST. CONTENT_OPS_SYNC_CRON="*/15 * * * *" refreshes today every 15 minutes.
-SYNC_TODAY_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
 # Half an hour after midnight: past the last hourly refresh of the day before, clear of the 00:00 one.
 CLOSE_YESTERDAY_CRON = "30 0 * * *"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from content_assets.definitions import build_resources
+from content_assets.environment import build_resources
 from content_assets.packages.assets import content_packages
 from resources.package_files import writer as package_writer
 

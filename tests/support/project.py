@@ -25,7 +25,7 @@ class Project:
     instance: dg.DagsterInstance
 
     def resources(self) -> dict[str, dg.ConfigurableResource]:
-        from content_assets.definitions import build_resources
+        from content_assets.environment import build_resources
 
         return build_resources()
 

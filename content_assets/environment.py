@@ -1,0 +1,40 @@
+"""Every environment variable the code location reads, in one place.
+
+Read at import time, when the code location loads (restart `dagster dev` or the code server to
+change them): `CONTENT_OPS_FIRST_DAY` and `CONTENT_OPS_SYNC_CRON` shape the partitions and the
+schedule, and whether each variable below is set at all decides between it and its default.
+Read when a run or a sensor starts, through `dg.EnvVar` (so the UI shows their names, never their
+values): the API's credentials and address, the DuckDB file and the packages folder.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
+from resources.package_files import DEFAULT_PACKAGES_DIR, PackageWriter
+from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
+
+# The first KST-day partition, which also holds every product modified before it.
+FIRST_DAY = os.environ.get("CONTENT_OPS_FIRST_DAY", "2026-11-01")
+# How often (cron, KST) the schedule syncs today's partition.
+SYNC_TODAY_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
+
+
+def _env_or_default(name: str, default: str) -> str | dg.EnvVar:
+    """An EnvVar when the variable is set (so the UI shows its name, never its value), else the default."""
+    return dg.EnvVar(name) if os.environ.get(name) else default
+
+
+def build_resources() -> dict[str, dg.ConfigurableResource]:
+    return {
+        "commerce_api": CommerceApiResource(
+            client_id=dg.EnvVar("NAVER_COMMERCE_CLIENT_ID"),
+            client_secret=dg.EnvVar("NAVER_COMMERCE_CLIENT_SECRET"),
+            base_url=_env_or_default("NAVER_COMMERCE_BASE_URL", DEFAULT_BASE_URL),
+        ),
+        "store": DuckDBStore(database_path=_env_or_default("CONTENT_DB_PATH", DEFAULT_DATABASE_PATH)),
+        "package_writer": PackageWriter(packages_dir=_env_or_default("PACKAGES_DIR", DEFAULT_PACKAGES_DIR)),
+    }
