@@ -7,14 +7,12 @@ process hold the file, and a run that found it held by a sensor would fail to op
 check costs one indexed query on the run storage.
 """
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import dagster as dg
 import duckdb
-import pyarrow as pa
 
 from resources.store import package_records
 from resources.store import DuckDBStore, refresh_queue
@@ -23,6 +21,7 @@ from content_assets.sync.checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
 from content_assets.jobs import build_packages_job
 from content_assets.packages.assets import PackagesConfig
 from content_assets.packages.plan import PackageSettings, TemplateSet
+from content_assets.packages.staleness import PackageVersion, count_outdated
 
 # Statuses in which a run may hold the DuckDB file now or soon.
 ACTIVE_RUN_STATUSES = [
@@ -122,45 +121,9 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
 # -- template and package format changes ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PackageVersion:
-    """What a package built now with the default settings is made with."""
-
-    templates: dict[str, str]  # variant -> template version (the template, what it imports, the format)
-    settings: str  # PackageSettings fingerprint (includes PACKAGE_FORMAT_VERSION)
-
-    @property
-    def key(self) -> str:
-        text = json.dumps([self.templates, self.settings], sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
 def current_package_version() -> PackageVersion:
     # Read from disk at every tick, so an edited template is seen without reloading the code.
-    templates = TemplateSet()
-    variants = PackagesConfig().variants
-    return PackageVersion({variant: templates.get(variant).version for variant in variants},
-                          PackageSettings().fingerprint)
-
-
-def stale_packages(con: duckdb.DuckDBPyConnection, version: PackageVersion) -> int:
-    """Packages of live products built with another template version or other settings."""
-    wanted = pa.table({"variant": list(version.templates), "template_version": list(version.templates.values())})
-    con.register("wanted_versions", wanted)
-    try:
-        ((count,),) = con.execute(
-            """
-            SELECT count(*) FROM packages k
-            JOIN products p USING (origin_product_no)
-            JOIN wanted_versions w USING (variant)
-            WHERE p.status_type <> 'DELETE'
-              AND (k.template_version IS DISTINCT FROM w.template_version OR k.settings_hash IS DISTINCT FROM ?)
-            """,
-            [version.settings],
-        ).fetchall()
-    finally:
-        con.unregister("wanted_versions")
-    return int(count)
+    return PackageVersion.of(TemplateSet(), PackagesConfig().variants, PackageSettings())
 
 
 @dataclass(frozen=True)
@@ -197,7 +160,7 @@ def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBSto
                              "no package is rebuilt until a sync passes them")
     try:
         with store.connect() as catalog:
-            stale = stale_packages(catalog.con, version)
+            stale = count_outdated(catalog.con, version)
     except duckdb.IOException as exc:
         return _locked(exc)
     if stale == 0:

@@ -4,7 +4,8 @@ A package row says which template version and settings built it, so a run can fi
 changed template or setting made stale without re-rendering the whole catalog. Picture rows feed
 the repeated-pictures report and the gallery. A package built without some of its pictures says
 which and why, and when the first of them is tried again: from then on it is stale
-(`MISSING_RETRY_DUE`, the one form of that rule, read by the package run and by the sensor).
+(`MISSING_RETRY_DUE`, the one form of that rule, read by the package run and by the sensor; the
+whole stale-package rule, in SQL and in Python, is content_assets/packages/staleness.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
+from .catalog_store import DELETED
+
+# A product the store still sells or shows, of the `products` table (alias `p`).
+LIVE_PRODUCT = f"p.status_type <> '{DELETED}'"
 # A package of a live product that is missing pictures whose retry time has passed (alias `k`).
 MISSING_RETRY_DUE = "coalesce(k.missing_images > 0 AND k.missing_retry_at <= now(), false)"
 
@@ -138,9 +143,9 @@ def packages_of_live_products(con: duckdb.DuckDBPyConnection) -> list[BuiltPacka
         f"""
         SELECT k.origin_product_no, k.variant, k.template_version, k.settings_hash, {MISSING_RETRY_DUE}
         FROM packages k JOIN products p USING (origin_product_no)
-        WHERE p.status_type <> 'DELETE'
+        WHERE {LIVE_PRODUCT}
         ORDER BY k.origin_product_no, k.variant
-        """
+        """  # noqa: S608
     ).fetchall()
     return [BuiltPackage(*row) for row in rows]
 
@@ -165,28 +170,28 @@ def recorded_versions(con: duckdb.DuckDBPyConnection, keys: Iterable[tuple[int, 
 def picture_hashes(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str, str]]:
     """(product, variant, file, phash) of every recorded picture of a live product."""
     return con.execute(
-        """
+        f"""
         SELECT i.origin_product_no, i.variant, i.file, i.phash
         FROM package_images i JOIN products p USING (origin_product_no)
-        WHERE p.status_type <> 'DELETE'
+        WHERE {LIVE_PRODUCT}
         ORDER BY 1, 2, 3
-        """
+        """  # noqa: S608
     ).fetchall()
 
 
 def gallery_rows(con: duckdb.DuckDBPyConnection) -> list[GalleryRow]:
     """Every package of a live product, and every live product whose package could not be built."""
     rows = con.execute(
-        """
+        f"""
         SELECT p.origin_product_no, p.name, p.sale_price, p.discounted_price, k.variant, k.content_hash,
                k.image_count, k.keyframe_count, k.video_status, k.video_error, k.built_at, q.status, q.last_error,
                k.missing_images, k.missing_image_reasons
         FROM products p
         LEFT JOIN packages k USING (origin_product_no)
         LEFT JOIN refresh_queue q USING (origin_product_no)
-        WHERE p.status_type <> 'DELETE' AND (k.origin_product_no IS NOT NULL OR q.status = 'failed')
+        WHERE {LIVE_PRODUCT} AND (k.origin_product_no IS NOT NULL OR q.status = 'failed')
         ORDER BY p.origin_product_no, k.variant
-        """
+        """  # noqa: S608
     ).fetchall()
     return [GalleryRow(*row) for row in rows]
 
@@ -197,7 +202,7 @@ def missing_retries_due(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime |
     ((count, latest),) = con.execute(
         f"""
         SELECT count(*), max(k.missing_retry_at) FROM packages k JOIN products p USING (origin_product_no)
-        WHERE p.status_type <> 'DELETE' AND {MISSING_RETRY_DUE}
+        WHERE {LIVE_PRODUCT} AND {MISSING_RETRY_DUE}
         """  # noqa: S608
     ).fetchall()
     return int(count), latest
