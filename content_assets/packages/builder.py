@@ -38,6 +38,14 @@ from content_assets.packages.media.normalize import ImageDecodeError, Normalized
 from content_assets.packages.media.image_pool import ImagePool
 from content_assets.packages.media.keyframes import KeyframeResult, VideoError, extract_keyframes
 from content_assets.packages.archive import zip_bytes
+from content_assets.packages.package_meta import (
+    META_FILE,
+    image_entry,
+    info_fields,
+    info_of,
+    keyframe_entry,
+    read_meta,
+)
 from content_assets.packages.plan import MissingImage, PackagePlan, PackageProduct, PackageRenderer, PostImage
 
 VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
@@ -231,15 +239,15 @@ class PackageBuilder:
         """Publish a prebuilt version; what it holds is read back from its meta.json."""
         number, variant = plan.origin_product_no, plan.variant
         write = self.writer.adopt(number, variant, plan.content_hash)
-        meta = json.loads(self.writer.read_file(number, variant, "meta.json"))
+        meta = read_meta(self.writer, number, variant)
         folder = write.path
         images = tuple(
-            CachedImage(folder / entry["file"], _meta_info(entry), entry["sourceSha256"], entry["sourceSizeBytes"])
+            CachedImage(folder / entry["file"], info_of(entry), entry["sourceSha256"], entry["sourceSizeBytes"])
             for entry in meta.get("images", [])
         )
         video = None
         if meta.get("video"):
-            keyframes = tuple(CachedKeyframe(folder / entry["file"], _meta_info(entry), entry["timeSeconds"])
+            keyframes = tuple(CachedKeyframe(folder / entry["file"], info_of(entry), entry["timeSeconds"])
                               for entry in meta.get("keyframes", []))
             video = VideoOutcome(meta["video"]["sourceUrl"], meta["video"]["status"], meta["video"].get("error"),
                                  keyframes)
@@ -266,7 +274,7 @@ class PackageBuilder:
         formats hold normalized pictures, whose sources the cache already knows by URL.
         """
         try:
-            meta = json.loads(self.writer.read_file(plan.origin_product_no, plan.variant, "meta.json"))
+            meta = read_meta(self.writer, plan.origin_product_no, plan.variant)
         except (OSError, ValueError):
             return {}
         sources = {}
@@ -454,7 +462,7 @@ class PackageBuilder:
         files: dict[str, PackageFile] = {
             "post.html": post.post_html.encode(),
             "preview.html": post.preview_html.encode(),
-            "meta.json": json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True).encode(),
+            META_FILE: json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True).encode(),
         }
         pictures: dict[str, Any] = {}
         for image, cached in zip(plan.images, images, strict=True):
@@ -481,9 +489,7 @@ class PackageBuilder:
         entries = []
         for name, picture in pictures.items():
             same_as = first_file.setdefault(picture.info.sha256, name)
-            entries.append({"file": name, "sha256": picture.info.sha256, "phash": picture.info.phash,
-                            "width": picture.info.width, "height": picture.info.height,
-                            "sizeBytes": picture.info.size_bytes, "sameAs": None if same_as == name else same_as})
+            entries.append({"file": name, **info_fields(picture.info), "sameAs": None if same_as == name else same_as})
         manifest = {
             "originProductNo": plan.origin_product_no,
             "variant": plan.variant,
@@ -499,18 +505,10 @@ class PackageBuilder:
               keyframe_images: tuple[PostImage, ...], upload_order: tuple[str, ...]) -> dict[str, Any]:
         meta = self.renderer.base_meta(plan)
         meta["contentHash"] = plan.content_hash
-        meta["images"] = [
-            {"file": image.file, "sourceUrl": url, "sourceSha256": cached.source_sha256,
-             "sourceSizeBytes": cached.source_size_bytes, "sha256": cached.info.sha256, "phash": cached.info.phash,
-             "width": cached.info.width, "height": cached.info.height, "sizeBytes": cached.info.size_bytes}
-            for image, url, cached in zip(plan.images, plan.image_urls, images, strict=True)
-        ]
-        meta["keyframes"] = [
-            {"file": image.file, "timeSeconds": round(frame.time_seconds, 3), "sha256": frame.info.sha256,
-             "phash": frame.info.phash, "width": frame.info.width, "height": frame.info.height,
-             "sizeBytes": frame.info.size_bytes}
-            for image, frame in zip(keyframe_images, video.keyframes if video else (), strict=True)
-        ]
+        meta["images"] = [image_entry(image.file, url, cached)
+                          for image, url, cached in zip(plan.images, plan.image_urls, images, strict=True)]
+        meta["keyframes"] = [keyframe_entry(image.file, frame)
+                             for image, frame in zip(keyframe_images, video.keyframes if video else (), strict=True)]
         meta["missingImages"] = [item.as_meta() for item in plan.missing]
         meta["video"] = None if video is None else {"sourceUrl": video.source_url, "status": video.status,
                                                     "error": video.error, "keyframes": len(video.keyframes)}
@@ -552,10 +550,6 @@ def _read_if_intact(path: Path, sha256: str) -> bytes | None:
     except OSError:
         return None
     return data if hashlib.sha256(data).hexdigest() == sha256 else None
-
-
-def _meta_info(entry: dict[str, Any]) -> ImageInfo:
-    return ImageInfo(entry["sha256"], entry["phash"], entry["width"], entry["height"], entry["sizeBytes"])
 
 
 def _info(image: NormalizedImage) -> ImageInfo:
