@@ -9,20 +9,25 @@ reason) and packages built without some pictures (which, and why).
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import jinja2
 
+from resources.package_files.writer import PackageWriter
+from resources.store import package_records
 from resources.store.package_records import GalleryRow, QuarantinedProduct
 
 from content_assets.packages.plan import TEMPLATES_DIR
-from content_assets.packages.media.perceptual_hash import HashedImage, Repeat
+from content_assets.packages.media.perceptual_hash import HashedImage, Repeat, find_repeats
 from content_assets.packages.seller_html import strip_controls
 
 GALLERY_TEMPLATE = "_gallery.html.j2"
+GALLERY_FILE, REPEATS_FILE = "index.html", "repeats.json"
 _FAILED, _OK, _WARN = "#e4002b", "#03a04a", "#c77c00"
 QUARANTINED, MISSING_PICTURE = "quarantined", "missing picture"
 _NOTE_CHARS = 160  # a note is one line of a card: a reason is cut there (the full text is in meta.json)
@@ -40,6 +45,28 @@ class GalleryCard:
     status_colour: str
     border: str
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GalleryRefresh:
+    bytes_written: int = 0
+    seconds: float = 0.0
+    repeated_pictures: int | None = None  # known when the report was refreshed
+
+
+def refresh_gallery(con: duckdb.DuckDBPyConnection, writer: PackageWriter, max_distance: int, *,
+                    changed: bool) -> GalleryRefresh:
+    """The repeated-pictures report and the gallery, rebuilt from the store after a run that
+    changed something, or when there is no gallery yet; else nothing is done."""
+    if not changed and (writer.root / GALLERY_FILE).exists():
+        return GalleryRefresh()
+    started = time.perf_counter()
+    repeats = find_repeats([HashedImage(*row) for row in package_records.picture_hashes(con)], max_distance)
+    written = writer.write_root_file(REPEATS_FILE, render_repeats_json(repeats_report(repeats, max_distance)))
+    written += writer.write_root_file(GALLERY_FILE, render_gallery(package_records.gallery_rows(con), repeats,
+                                                                   package_records.quarantined_products(con)))
+    repeated = len({(r.image.origin_product_no, r.image.variant, r.image.file) for r in repeats})
+    return GalleryRefresh(written, time.perf_counter() - started, repeated)
 
 
 def repeats_report(repeats: Sequence[Repeat], max_distance: int) -> dict[str, Any]:

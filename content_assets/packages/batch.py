@@ -1,0 +1,121 @@
+"""A package run's builds: every job through `PackageBuilder.build` on the package threads, which
+share one image pool and one set of download threads.
+
+One bad product never fails the batch: what went wrong is recorded per (product, variant). A full
+disk does: after the first ENOSPC no package starts, and every job not yet started fails with it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from resources.package_files.image_cache import ImageCache
+from resources.package_files.writer import DiskFullError, PackageWriter, as_disk_full
+from resources.store.refresh_queue import QueueItem
+
+from content_assets.packages.builder import BuildOutcome, PackageBuilder
+from content_assets.packages.claim import Job
+from content_assets.packages.media.image_pool import ImagePool
+from content_assets.packages.plan import PackageProduct, PackageRenderer
+
+if TYPE_CHECKING:
+    from content_assets.packages.assets import PackagesConfig
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    outcomes: list[BuildOutcome]
+    failures: dict[Job, str]  # (product, variant) -> what went wrong
+    disk_full: DiskFullError | None  # set: the rest of the run was not attempted
+    image_pool_started: bool
+
+    @property
+    def built(self) -> list[BuildOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.unchanged]
+
+    @property
+    def unchanged(self) -> list[BuildOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.unchanged]
+
+    def queue_results(self, items: Sequence[QueueItem]) -> tuple[list[QueueItem], list[tuple[QueueItem, str]]]:
+        """The items done, and those failed with their errors: an item is done when every variant
+        of its product was built."""
+        errors: dict[int, list[str]] = {}
+        for (number, _), message in self.failures.items():
+            errors.setdefault(number, []).append(message)
+        done = [item for item in items if item.origin_product_no not in errors]
+        failed = [(item, "; ".join(errors[item.origin_product_no])) for item in items
+                  if item.origin_product_no in errors]
+        return done, failed
+
+
+def build_batch(log: dg.DagsterLogManager, config: PackagesConfig, jobs: Sequence[Job],
+                products: dict[int, PackageProduct], renderer: PackageRenderer, writer: PackageWriter,
+                cache: ImageCache, fetch: Callable[[str], bytes]) -> BatchResult:
+    with ImagePool(config.image_threads, config.images_in_flight) as pool, \
+            ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
+        builder = PackageBuilder(renderer, writer, cache, fetch, pool, downloads,
+                                 video_max_bytes=config.video_max_bytes, picture_max_bytes=config.picture_max_bytes,
+                                 strict_pictures=config.strict_pictures)
+        batch = _Batch(log, builder, products, writer.root)
+        batch.run(jobs, config.package_threads or os.cpu_count() or 1)
+        image_pool_started = pool.started
+    return BatchResult(batch.outcomes, batch.failures, batch.disk_full, image_pool_started)
+
+
+class _Batch:
+    """The jobs on the package threads, and what became of each."""
+
+    def __init__(self, log: dg.DagsterLogManager, builder: PackageBuilder, products: dict[int, PackageProduct],
+                 root: Path) -> None:
+        self.log, self.builder, self.products, self.root = log, builder, products, root
+        self.out_of_space = threading.Event()  # seen by a package thread: the others start no package
+        self.outcomes: list[BuildOutcome] = []
+        self.failures: dict[Job, str] = {}
+        self.disk_full: DiskFullError | None = None  # set once, by the thread that collects
+
+    def run(self, jobs: Sequence[Job], threads: int) -> None:
+        with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="package") as pool:
+            futures = {pool.submit(self._build, job): job for job in jobs}
+            for index, (future, job) in enumerate(futures.items(), start=1):
+                if self._collect(future, job) and index % 200 == 0:
+                    self.log.info(f"packages: {index}/{len(jobs)} done")
+
+    def _build(self, job: Job) -> BuildOutcome:
+        number, variant = job
+        product = self.products.get(number)
+        if product is None:
+            raise LookupError(f"originProductNo {number} is queued but not in products")
+        if self.out_of_space.is_set():
+            raise DiskFullError(self.root)
+        try:
+            return self.builder.build(product, variant)
+        except Exception as exc:
+            if as_disk_full(exc, self.root) is not None:
+                self.out_of_space.set()
+            raise
+
+    def _collect(self, future: Future[BuildOutcome], job: Job) -> bool:
+        """Wait for one job; False when it was cancelled, never started, because the disk is full."""
+        number, variant = job
+        if self.disk_full is not None and future.cancel():  # every later package would fail alike
+            self.failures[job] = f"{variant}: {self.disk_full}"
+            return False
+        try:
+            self.outcomes.append(future.result())
+        except Exception as exc:  # one bad product never fails the batch; it is recorded
+            self.failures[job] = f"{variant}: {type(exc).__name__}: {exc}"
+            if self.disk_full is None and (disk_full := as_disk_full(exc, self.root)) is not None:
+                self.disk_full = disk_full
+                self.log.error(str(disk_full))
+            elif self.disk_full is None:
+                self.log.warning(f"package {number}/{variant} failed: {type(exc).__name__}: {exc}")
+        return True
