@@ -73,9 +73,6 @@ def _sizes(run: PackageRun) -> dict[str, Any]:
     return {
         "package_build_p50_seconds": p50,
         "package_build_p95_seconds": p95,
-        # The same two numbers, nested: no reader but a test that pins them equal to the keys above
-        # (the SLO, the benchmarks and scripts/run.py read those).
-        "package_build_seconds": {"p50": p50, "p95": p95},
         "bytes_written": sum(o.write.bytes_written for o in built) + run.cache_bytes_written
                          + run.gallery.bytes_written,
         "package_size_bytes": sum(sizes),

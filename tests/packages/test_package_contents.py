@@ -206,8 +206,6 @@ def test_run_metadata_reports_timings_sizes_and_counts(metadata):
                 "image_download_seconds", "image_normalize_seconds", "package_build_p50_seconds",
                 "package_build_p95_seconds"):
         assert metadata[key] > 0, key
-    assert metadata["package_build_seconds"] == {"p50": metadata["package_build_p50_seconds"],
-                                                 "p95": metadata["package_build_p95_seconds"]}
     assert metadata["package_size_bytes"] > metadata["package_size_p50_bytes"] > 0
     assert metadata["bytes_written"] > 0 and metadata["packages_unchanged"] == 0
 
