@@ -15,16 +15,17 @@ sync enqueues its stored changes before it raises, so no package waits on an unr
 import functools
 import time
 from contextlib import ExitStack
+from datetime import date
 
 import dagster as dg
 
-from resources.commerce_api import CommerceApiResource
+from resources.commerce_api import CommerceApiClient, CommerceApiResource
 from resources.package_files.writer import PackageWriter
 from content_assets.run_stoppers import stops_run
 from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
 from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
-from content_assets.sync.media_warmup import media_warmup
+from content_assets.sync.media_warmup import WarmupReport, media_warmup
 from content_assets.sync.partitions import catalog_days, modified_days
 from content_assets.pool import GROUP, POOL
 
@@ -89,44 +90,12 @@ def catalog_sync(
     store: DuckDBStore,
     package_writer: PackageWriter,
 ):
-    client = commerce_api.get_client()
-    token_started = time.perf_counter()
-    client.tokens.get()
-    token_fetch_seconds = time.perf_counter() - token_started
-
-    modified_from, modified_to = modified_days(context)
+    client, token_fetch_seconds = _signed_in(commerce_api)
+    modified_from, modified_to = days = modified_days(context)
     since = f"from {modified_from} to" if modified_from else "on or before"
     context.log.info(f"syncing products modified {since} {modified_to} (KST)")
     with store.connect() as catalog, ExitStack() as stack:
-        # One try per picture: the warm-up is best effort, and a slow or failing CDN must not
-        # hold the sync step through the retries (the package build retries and records).
-        warm_fetch = functools.partial(client.fetch_image, retries=0)
-        warmup = (stack.enter_context(media_warmup(warm_fetch, package_writer,
-                                                   threads=config.warm_media_threads))
-                  if config.warm_media else None)
-        try:
-            report = run_sync(
-                client,
-                catalog,
-                modified_from=modified_from,
-                modified_to=modified_to,
-                page_size=config.page_size,
-                status_types=config.status_types,
-                max_concurrency=commerce_api.max_concurrency,
-                flush_rows=config.flush_rows,
-                run_id=context.run.run_id,
-                max_error_ratio=config.max_error_ratio,
-                log=context.log.info,
-                on_detail=warmup.submit if warmup else None,
-                on_stored=warmup.prebuild_stored if warmup else None,
-            )
-        except SyncAborted as exc:
-            enqueued = enqueue_stored_changes(catalog)  # what it stored before stopping still counts
-            raise dg.Failure(description=str(exc), metadata={
-                "api_requests_total": client.stats.requests_by_endpoint(),
-                "refresh_queue_enqueue_total": enqueued.total,
-            }) from exc
-        warmed = warmup.close() if warmup else None
+        report, warmed = _sync_with_warmup(context, config, commerce_api, client, package_writer, catalog, stack, days)
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
@@ -136,55 +105,132 @@ def catalog_sync(
         # the next successful sync (refresh_queue, the asset, does not run after a failure).
         enqueued = enqueue_stored_changes(catalog) if failed else None
 
+    yield dg.MaterializeResult(asset_key="product_list",
+                               metadata=_product_list_metadata(report, client, list_rows, token_fetch_seconds))
+    yield dg.MaterializeResult(asset_key="product_details",
+                               metadata=_product_details_metadata(report, client, detail_rows, warmed))
+    products_metadata = _products_metadata(report, client, product_rows, quarantined_total)
+    if failed:
+        assert enqueued is not None
+        raise _sync_failure(report, config, products_metadata, enqueued)
+    _warn_of_skipped(context, report, quarantined_total)
+    yield dg.MaterializeResult(asset_key="products", metadata=products_metadata)
+
+
+def _signed_in(commerce_api: CommerceApiResource) -> tuple[CommerceApiClient, float]:
+    """The client, signed in: its token fetched first, and how long that took."""
+    client = commerce_api.get_client()
+    token_started = time.perf_counter()
+    client.tokens.get()
+    return client, time.perf_counter() - token_started
+
+
+def _sync_with_warmup(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    commerce_api: CommerceApiResource,
+    client: CommerceApiClient,
+    package_writer: PackageWriter,
+    catalog: CatalogStore,
+    stack: ExitStack,
+    days: tuple[date | None, date],
+) -> tuple[SyncReport, WarmupReport | None]:
+    """run_sync with the media warm-up (held open on `stack`, the caller's) fed what it fetches and
+    stores. A sync that stops enqueues what it stored before it did, then fails the step."""
+    # One try per picture: the warm-up is best effort, and a slow or failing CDN must not
+    # hold the sync step through the retries (the package build retries and records).
+    warm_fetch = functools.partial(client.fetch_image, retries=0)
+    warmup = (stack.enter_context(media_warmup(warm_fetch, package_writer,
+                                               threads=config.warm_media_threads))
+              if config.warm_media else None)
+    modified_from, modified_to = days
+    try:
+        report = run_sync(
+            client,
+            catalog,
+            modified_from=modified_from,
+            modified_to=modified_to,
+            page_size=config.page_size,
+            status_types=config.status_types,
+            max_concurrency=commerce_api.max_concurrency,
+            flush_rows=config.flush_rows,
+            run_id=context.run.run_id,
+            max_error_ratio=config.max_error_ratio,
+            log=context.log.info,
+            on_detail=warmup.submit if warmup else None,
+            on_stored=warmup.prebuild_stored if warmup else None,
+        )
+    except SyncAborted as exc:
+        enqueued = enqueue_stored_changes(catalog)  # what it stored before stopping still counts
+        raise dg.Failure(description=str(exc), metadata={
+            "api_requests_total": client.stats.requests_by_endpoint(),
+            "refresh_queue_enqueue_total": enqueued.total,
+        }) from exc
+    return report, (warmup.close() if warmup else None)
+
+
+def _product_list_metadata(
+    report: SyncReport, client: CommerceApiClient, list_rows: int, token_fetch_seconds: float
+) -> dict[str, object]:
+    search_latency = client.stats.attempt_latency_percentiles("search")
+    return {
+        "dagster/row_count": list_rows,
+        "products_listed": report.listed,
+        "pages": report.pages,
+        "listing_passes": report.listing_passes,
+        "listing_repeats": report.listing_repeats,
+        "token_fetch_seconds": round(token_fetch_seconds, 3),
+        "list_fetch_seconds": round(report.list_fetch_seconds, 3),
+        "list_fetch_p95_ms": _ms(search_latency["p95"]),
+        "no_change_skip_total": report.unchanged_skipped,
+        "malformed_list_entries": report.listed_bad_entries,
+    }
+
+
+def _product_details_metadata(
+    report: SyncReport, client: CommerceApiClient, detail_rows: int, warmed: WarmupReport | None
+) -> dict[str, object]:
     stats = client.stats
-    requests = stats.requests_by_endpoint()
-    search_latency = stats.attempt_latency_percentiles("search")
-    yield dg.MaterializeResult(
-        asset_key="product_list",
-        metadata={
-            "dagster/row_count": list_rows,
-            "products_listed": report.listed,
-            "pages": report.pages,
-            "listing_passes": report.listing_passes,
-            "listing_repeats": report.listing_repeats,
-            "token_fetch_seconds": round(token_fetch_seconds, 3),
-            "list_fetch_seconds": round(report.list_fetch_seconds, 3),
-            "list_fetch_p95_ms": _ms(search_latency["p95"]),
-            "no_change_skip_total": report.unchanged_skipped,
-            "malformed_list_entries": report.listed_bad_entries,
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="product_details",
-        metadata={
-            "dagster/row_count": detail_rows,
-            "detail_calls": report.needs_detail,
-            "details_fetched": report.details_fetched,
-            "detail_errors": report.detail_errors,
-            "detail_fetch_p50_ms": report.detail_percentile_ms(50),
-            "detail_fetch_p95_ms": report.detail_percentile_ms(95),
-            "detail_fetch_p99_ms": report.detail_percentile_ms(99),
-            "detail_peak_concurrency": report.peak_concurrency,
-            "detail_pacing_rate_per_s": round(client.pacers["detail"].rate, 3),
-            "changed_sku_ratio": round(report.changed_sku_ratio, 4),
-            "api_requests_total": requests,
-            "api_429_total": stats.total_429,
-            "retry_total": stats.retries,
-            **({} if warmed is None else {
-                "media_warmed_products": warmed.products_warmed,
-                "media_warmed_images": warmed.images_normalized + warmed.images_already_cached,
-                "media_warm_skipped_products": warmed.products_skipped,
-                "media_warm_failed_products": warmed.products_failed,
-                "media_warm_busy_seconds": round(warmed.busy_seconds, 3),
-                "media_warm_pending_at_end": warmed.pending_at_close,
-                "media_warm_tail_seconds": round(warmed.tail_seconds, 3),
-                "packages_prebuilt": warmed.packages_prebuilt,
-                "packages_prebuild_failed": warmed.packages_prebuild_failed,
-            }),
-        },
-    )
+    return {
+        "dagster/row_count": detail_rows,
+        "detail_calls": report.needs_detail,
+        "details_fetched": report.details_fetched,
+        "detail_errors": report.detail_errors,
+        "detail_fetch_p50_ms": report.detail_percentile_ms(50),
+        "detail_fetch_p95_ms": report.detail_percentile_ms(95),
+        "detail_fetch_p99_ms": report.detail_percentile_ms(99),
+        "detail_peak_concurrency": report.peak_concurrency,
+        "detail_pacing_rate_per_s": round(client.pacers["detail"].rate, 3),
+        "changed_sku_ratio": round(report.changed_sku_ratio, 4),
+        "api_requests_total": stats.requests_by_endpoint(),
+        "api_429_total": stats.total_429,
+        "retry_total": stats.retries,
+        **_warmup_metadata(warmed),
+    }
+
+
+def _warmup_metadata(warmed: WarmupReport | None) -> dict[str, object]:
+    """The media warm-up's figures, none when it did not run."""
+    if warmed is None:
+        return {}
+    return {
+        "media_warmed_products": warmed.products_warmed,
+        "media_warmed_images": warmed.images_normalized + warmed.images_already_cached,
+        "media_warm_skipped_products": warmed.products_skipped,
+        "media_warm_failed_products": warmed.products_failed,
+        "media_warm_busy_seconds": round(warmed.busy_seconds, 3),
+        "media_warm_pending_at_end": warmed.pending_at_close,
+        "media_warm_tail_seconds": round(warmed.tail_seconds, 3),
+        "packages_prebuilt": warmed.packages_prebuilt,
+        "packages_prebuild_failed": warmed.packages_prebuild_failed,
+    }
+
+
+def _products_metadata(
+    report: SyncReport, client: CommerceApiClient, product_rows: int, quarantined_total: int
+) -> dict[str, object]:
     floor = client.rate_limit_floor_seconds()
-    products_metadata = {
+    return {
         "dagster/row_count": product_rows,
         "rows_inserted": report.upsert.inserted,
         "rows_updated": report.upsert.updated,
@@ -198,19 +244,27 @@ def catalog_sync(
             round(report.db_seconds / report.upsert.rows_written * 10_000, 4) if report.upsert.rows_written else None
         ),
         "error_ratio": round(report.error_ratio, 4),
-        "api_requests_total_count": stats.total_requests,
+        "api_requests_total_count": client.stats.total_requests,
         **_quarantine_metadata(report, quarantined_total),
     }
-    if failed:
-        assert enqueued is not None
-        raise dg.Failure(
-            description=(
-                f"{report.new_failures} product(s) failed ({report.error_ratio:.1%}), more than the "
-                f"allowed {config.max_error_ratio:.1%}; see the sync_errors table "
-                f"({enqueued.total} stored change(s) enqueued for packages)"
-            ),
-            metadata={**products_metadata, "refresh_queue_enqueue_total": enqueued.total},
-        )
+
+
+def _sync_failure(
+    report: SyncReport, config: SyncConfig, products_metadata: dict[str, object],
+    enqueued: refresh_queue.EnqueueCounts,
+) -> dg.Failure:
+    """A sync with more new failures than allowed: the step fails, after its stored changes were enqueued."""
+    return dg.Failure(
+        description=(
+            f"{report.new_failures} product(s) failed ({report.error_ratio:.1%}), more than the "
+            f"allowed {config.max_error_ratio:.1%}; see the sync_errors table "
+            f"({enqueued.total} stored change(s) enqueued for packages)"
+        ),
+        metadata={**products_metadata, "refresh_queue_enqueue_total": enqueued.total},
+    )
+
+
+def _warn_of_skipped(context: dg.AssetExecutionContext, report: SyncReport, quarantined_total: int) -> None:
     if report.errors:
         context.log.warning(f"{len(report.errors)} product(s) skipped after errors; see the sync_errors table")
     if quarantined_total:
@@ -218,7 +272,6 @@ def catalog_sync(
             f"{quarantined_total} product(s) quarantined ({report.quarantined_new} new, "
             f"{report.skipped_quarantined} held back this run); see the sync_quarantine table"
         )
-    yield dg.MaterializeResult(asset_key="products", metadata=products_metadata)
 
 
 @dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"}, pool=POOL,
