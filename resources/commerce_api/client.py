@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 
@@ -57,6 +57,43 @@ class ApiResponse:
     payload: Any
     status: int
     trace_id: str | None
+
+
+@dataclass
+class _CallState:
+    """One call across its attempts: what its errors and its CallRecord say."""
+
+    api: str
+    method: str
+    path: str
+    product_no: int | None
+    retry: RetryPolicy
+    backoff: Callable[[int], float]
+    sleep: Callable[[float], None]
+    attempts: int = 0
+    retries: int = 0
+    reauthenticated: bool = False
+    wire_seconds: float = 0.0
+    pacer_wait: float = 0.0
+    status: int | None = None
+
+    def fail(self, kind: type[CommerceApiError], message: str, code: str | None = None,
+             trace: str | None = None) -> NoReturn:
+        raise kind(message, api=self.api, method=self.method, path=self.path, status=self.status, code=code,
+                   trace_id=trace, attempts=self.attempts, product_no=self.product_no)
+
+    def retry_or(self, kind: type[CommerceApiError], message: str, code: str | None = None,
+                 trace: str | None = None) -> None:
+        """Back off before the next attempt; raise `kind` instead when the retries are spent."""
+        if self.retries >= self.retry.max_retries:
+            self.fail(kind, message, code, trace)
+        self.retries += 1
+        self.sleep(self.backoff(self.retries))
+
+    def record(self) -> CallRecord:
+        return CallRecord(api=self.api, method=self.method, path=self.path, status=self.status,
+                          latency_seconds=self.wire_seconds, attempts=self.attempts,
+                          pacer_wait_seconds=self.pacer_wait, product_no=self.product_no)
 
 
 class CommerceApiClient:
@@ -272,77 +309,69 @@ class CommerceApiClient:
         authenticated: bool = True,
         product_no: int | None = None,
     ) -> ApiResponse:
+        """One documented call: paced attempts until an answer is judged final, then one record."""
         pacer = self.pacers[api]
-        attempts = retries = 0
-        reauthenticated = False
-        wire_seconds = pacer_wait = 0.0
-        status: int | None = None
-
-        def fail(kind: type[CommerceApiError], message: str, code: str | None = None, trace: str | None = None) -> None:
-            raise kind(message, api=api, method=method, path=path, status=status, code=code,
-                       trace_id=trace, attempts=attempts, product_no=product_no)
-
-        def retry_or(kind: type[CommerceApiError], message: str, code: str | None = None, trace: str | None = None) -> None:
-            nonlocal retries
-            if retries >= self.retry.max_retries:
-                fail(kind, message, code, trace)
-            retries += 1
-            self._sleep(self._backoff(retries))
-
+        call = _CallState(api, method, path, product_no, self.retry, self._backoff, self._sleep)
         try:
             while True:
-                attempts += 1
+                call.attempts += 1
                 # Before the pacer, not after: a slot taken and then held while the token is
                 # fetched would be spent in our bucket long before it reaches the server's.
                 token = self.tokens.get() if authenticated else ""
                 headers = {"Authorization": f"Bearer {token}"} if authenticated else {}
-                pacer_wait += pacer.acquire()
+                call.pacer_wait += pacer.acquire()
                 response, latency = self._attempt(api, method, path, headers, json_body, form_body)
-                wire_seconds += latency
-                if isinstance(response, httpx.TransportError):
-                    status = None
-                    no_connection = unreachable(self.base_url, response)
-                    if no_connection is not None and retries >= min(self.retry.max_retries, CONNECT_RETRIES):
-                        fail(ApiUnreachableError, no_connection)
-                    retry_or(TransientError, f"{type(response).__name__} talking to the API")
-                    continue
-                status = response.status_code
-                trace = response.headers.get(TRACE_ID_HEADER)
-
-                if status < 300:
-                    try:
-                        return ApiResponse(json.loads(response.content), status, trace)
-                    except ValueError:
-                        # A truncated body is a transfer fault more often than a bad payload.
-                        retry_or(MalformedResponseError, "response body is not valid JSON", trace=trace)
-                        continue
-
-                code, message = _error_fields(response)
-                refusal = self._refusal(api, response, code, message)
-                if refusal is not None:
-                    fail(*refusal, code, trace)
-                if status == 401 and authenticated and not reauthenticated:
-                    # The documented remedy: a fresh token, then the call once more.
-                    reauthenticated = True
-                    self.tokens.refresh(token)
-                    continue
-                if status == 429:
-                    pacer.penalize()
-                    retry_or(RateLimitedError, message or "rate limited", code, trace)
-                    continue
-                if status >= 500:
-                    retry_or(TransientError, message or "server error", code, trace)
-                    continue
-                if status == 404:
-                    fail(NotFoundError, message or "not found", code, trace)
-                if status == 401:
-                    fail(AuthenticationError, "a fresh token was refused too", code, trace)
-                fail(ClientRequestError, message or "request refused", code, trace)
+                call.wire_seconds += latency
+                answer = self._judge(call, response, authenticated=authenticated, token=token)
+                if answer is not None:
+                    return answer
         finally:
-            self.stats.record_call(
-                CallRecord(api=api, method=method, path=path, status=status, latency_seconds=wire_seconds,
-                           attempts=attempts, pacer_wait_seconds=pacer_wait, product_no=product_no)
-            )
+            self.stats.record_call(call.record())
+
+    def _judge(
+        self, call: _CallState, response: httpx.Response | httpx.TransportError, *, authenticated: bool, token: str
+    ) -> ApiResponse | None:
+        """What one attempt's answer means: the response (success); None, to attempt again (after
+        a backoff, or once with a fresh token); or the error, raised."""
+        if isinstance(response, httpx.TransportError):
+            call.status = None
+            no_connection = unreachable(self.base_url, response)
+            if no_connection is not None and call.retries >= min(self.retry.max_retries, CONNECT_RETRIES):
+                call.fail(ApiUnreachableError, no_connection)
+            call.retry_or(TransientError, f"{type(response).__name__} talking to the API")
+            return None
+        status = call.status = response.status_code
+        trace = response.headers.get(TRACE_ID_HEADER)
+
+        if status < 300:
+            try:
+                return ApiResponse(json.loads(response.content), status, trace)
+            except ValueError:
+                # A truncated body is a transfer fault more often than a bad payload.
+                call.retry_or(MalformedResponseError, "response body is not valid JSON", trace=trace)
+                return None
+
+        code, message = _error_fields(response)
+        refusal = self._refusal(call.api, response, code, message)
+        if refusal is not None:
+            call.fail(*refusal, code, trace)
+        if status == 401 and authenticated and not call.reauthenticated:
+            # The documented remedy: a fresh token, then the call once more.
+            call.reauthenticated = True
+            self.tokens.refresh(token)
+            return None
+        if status == 429:
+            self.pacers[call.api].penalize()
+            call.retry_or(RateLimitedError, message or "rate limited", code, trace)
+            return None
+        if status >= 500:
+            call.retry_or(TransientError, message or "server error", code, trace)
+            return None
+        if status == 404:
+            call.fail(NotFoundError, message or "not found", code, trace)
+        if status == 401:
+            call.fail(AuthenticationError, "a fresh token was refused too", code, trace)
+        call.fail(ClientRequestError, message or "request refused", code, trace)
 
     def _attempt(
         self, api: str, method: str, path: str, headers: dict[str, str], json_body: Any, form_body: dict[str, str] | None
