@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from resources.store import DuckDBStore, quarantine, refresh_queue
+from resources.store import DELETED, DuckDBStore, quarantine, refresh_queue
 
 from content_assets.pool import POOL
 
@@ -50,16 +50,16 @@ def products_data_checks(
             ))
         if PRODUCTS_VALID.key in selected:
             invalid = catalog.con.execute(
-                """
+                f"""
                 SELECT origin_product_no,
                        CASE WHEN name IS NULL OR trim(name) = '' THEN 'no name'
                             WHEN sale_price IS NULL THEN 'no price'
                             ELSE 'price out of bounds' END AS problem
                 FROM products
-                WHERE status_type <> 'DELETE'
+                WHERE status_type <> '{DELETED}'
                   AND (name IS NULL OR trim(name) = '' OR sale_price IS NULL OR sale_price NOT BETWEEN 1 AND ?)
                 ORDER BY origin_product_no
-                """,
+                """,  # noqa: S608
                 [MAX_SALE_PRICE],
             ).fetchall()
             results.append(dg.AssetCheckResult(

@@ -18,6 +18,7 @@ from resources.commerce_api.models import ListedProduct, ProductDetail
 
 from . import quarantine
 from .quarantine import QuarantineFailure, QuarantineLedger
+from .statuses import DELETED
 from .upsert import (
     DETAIL_TEXT_MD5_COLUMN,
     PRODUCT_COLUMNS,
@@ -26,8 +27,6 @@ from .upsert import (
     merge_products,
     payload_hash_sql,
 )
-
-DELETED = "DELETE"
 
 _LISTING_SCHEMA = pa.schema(
     [

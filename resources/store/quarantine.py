@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pyarrow as pa
 
+from .statuses import DELETED
+
 # How long a product is held after its 1st, 2nd, 3rd failure; then daily.
 RETRY_BACKOFF: tuple[timedelta, ...] = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24))
 
@@ -128,7 +130,7 @@ def release_listed(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     con.execute(
         f"""
         DELETE FROM sync_quarantine
-        WHERE origin_product_no IN (SELECT origin_product_no FROM {relation} WHERE status_type = 'DELETE')
+        WHERE origin_product_no IN (SELECT origin_product_no FROM {relation} WHERE status_type = '{DELETED}')
            OR (api = 'search' AND origin_product_no IN (SELECT origin_product_no FROM {relation}))
         """  # noqa: S608
     )

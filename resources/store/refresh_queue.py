@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from . import claim_holder
+from .statuses import DELETED
 
 PENDING, IN_PROGRESS, DONE, FAILED = "pending", "in_progress", "done", "failed"
 # How long a claim holds when nobody can tell whether its holder still runs (another host).
@@ -45,7 +46,7 @@ def enqueue_changed_products(con: duckdb.DuckDBPyConnection) -> EnqueueCounts:
         USING (
             SELECT p.origin_product_no, p.payload_hash
             FROM products p LEFT JOIN refresh_queue r USING (origin_product_no)
-            WHERE p.status_type <> 'DELETE' AND r.payload_hash IS DISTINCT FROM p.payload_hash
+            WHERE p.status_type <> '{DELETED}' AND r.payload_hash IS DISTINCT FROM p.payload_hash
         ) AS s
         ON q.origin_product_no = s.origin_product_no
         WHEN MATCHED THEN UPDATE SET payload_hash = s.payload_hash, reason = 'changed', status = '{PENDING}',
