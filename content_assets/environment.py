@@ -13,6 +13,7 @@ import os
 
 import dagster as dg
 
+from content_assets.packages.settings import PackageSettingsResource
 from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
 from resources.package_files import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
@@ -37,4 +38,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "store": DuckDBStore(database_path=_env_or_default("CONTENT_DB_PATH", DEFAULT_DATABASE_PATH)),
         "package_writer": PackageWriter(packages_dir=_env_or_default("PACKAGES_DIR", DEFAULT_PACKAGES_DIR)),
+        # What packages hold (variants, disclosure, pictures): set here, it reaches the package
+        # runs, the sensors and the sync's warm-up alike (content_assets/packages/settings.py).
+        "package_settings": PackageSettingsResource(),
     }

@@ -7,42 +7,31 @@ package.zip and unique-pack.zip. After the run, index.html (the gallery) and rep
 that look alike across packages) at the top of PACKAGES_DIR are refreshed.
 """
 
-import hashlib
 import time
-from collections.abc import Callable
 from typing import Optional
 
 import dagster as dg
 
-from resources.commerce_api import CommerceApiResource
-from resources.package_files.writer import PackageWriter
-from content_assets.run_stoppers import stops_run
-from resources.store import DuckDBStore
-
-from content_assets.packages.media.normalize import NormalizeSettings
-from content_assets.packages.media.keyframes import DEFAULT_KEYFRAMES
-from content_assets.packages.builder import DEFAULT_PICTURE_MAX_BYTES, DEFAULT_VIDEO_MAX_BYTES
-from content_assets.packages.archive import DEFAULT_DEFLATE_LEVEL
 from content_assets.packages.batch import build_batch
+from content_assets.packages.builder import DEFAULT_PICTURE_MAX_BYTES, DEFAULT_VIDEO_MAX_BYTES
 from content_assets.packages.claim import claim_work
 from content_assets.packages.gallery import GalleryRefresh, refresh_gallery
-from content_assets.packages.plan import DEFAULT_DISCLOSURE, PackageRenderer, PackageSettings, TemplateSet
+from content_assets.packages.media.perceptual_hash import DEFAULT_MAX_DISTANCE
+from content_assets.packages.plan import PackageRenderer
 from content_assets.packages.records import record_run
 from content_assets.packages.run_metadata import PackageRun, run_metadata
-from content_assets.packages.staleness import PackageVersion
-from content_assets.packages.media.perceptual_hash import DEFAULT_MAX_DISTANCE
+from content_assets.packages.settings import PackageSettingsResource
 from content_assets.pool import GROUP, POOL
+from content_assets.run_stoppers import stops_run
+from resources.commerce_api import CommerceApiResource
+from resources.package_files import PackageWriter
+from resources.store import DuckDBStore
+
 
 
 class PackagesConfig(dg.Config):
-    variants: list[str] = ["default"]  # templates/<variant>.html.j2: default, review, intro, ...
-    ab_split: bool = False  # True: each product gets one of `variants`, by a stable hash of its number
-    disclosure: str = DEFAULT_DISCLOSURE  # the 경제적 이해관계 표시 at the top of every post
-    templates_dir: Optional[str] = None  # searched before the project's templates
-    image_max_width: int = NormalizeSettings.max_width
-    image_quality: int = NormalizeSettings.quality
-    keyframes: int = DEFAULT_KEYFRAMES  # per product video; 0 skips videos
-    zip_deflate_level: int = DEFAULT_DEFLATE_LEVEL  # HTML and JSON; pictures are stored
+    """How a package run goes; what its packages hold is the `package_settings` resource."""
+
     package_threads: Optional[int] = None  # packages built at once (plan, zip, write); default: CPU count
     download_threads: int = 8  # picture downloads at once, across packages
     image_threads: Optional[int] = None  # threads for image and video work; default: CPU count
@@ -52,14 +41,7 @@ class PackagesConfig(dg.Config):
     strict_pictures: bool = False  # True: a picture that cannot be had fails its package (else it is left out)
     repeat_max_distance: int = DEFAULT_MAX_DISTANCE  # perceptual-hash bits for "the same picture"
     max_items: Optional[int] = None
-    max_attempts: int = 3
     max_error_ratio: float = 0.2
-
-
-def variant_for(origin_product_no: int, variants: list[str]) -> str:
-    """A/B assignment that never changes for a product while the variant list stays the same."""
-    digest = hashlib.sha256(f"ab:{origin_product_no}".encode()).digest()
-    return variants[int.from_bytes(digest[:4], "big") % len(variants)]
 
 
 @dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"}, pool=POOL,
@@ -68,15 +50,16 @@ def variant_for(origin_product_no: int, variants: list[str]) -> str:
 def content_packages(
     context: dg.AssetExecutionContext,
     config: PackagesConfig,
+    package_settings: PackageSettingsResource,
     commerce_api: CommerceApiResource,
     store: DuckDBStore,
     package_writer: PackageWriter,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    templates, settings = _templates_and_settings(config)
-    version = PackageVersion.of(templates, config.variants, settings)
-    claim = claim_work(context.log, store, package_writer, version, _variants_of(config),
-                       max_items=config.max_items, max_attempts=config.max_attempts)
+    templates = package_settings.checked_templates()  # loaded once per run
+    settings, version = package_settings.settings(), package_settings.version(templates)
+    claim = claim_work(context.log, store, package_writer, version, package_settings.variants_of,
+                       max_items=config.max_items, max_attempts=package_settings.max_attempts)
     cache = package_writer.image_cache()
     batch = build_batch(context.log, config, claim.jobs, claim.products, PackageRenderer(templates, settings),
                         package_writer, cache, commerce_api.get_client().fetch_image)
@@ -89,32 +72,9 @@ def content_packages(
     # Versions staged by a sync that this run did not publish (their product changed again, or
     # other variants or settings were asked for) are of no use now.
     orphan_builds_removed = package_writer.remove_orphan_builds()
-    run = PackageRun(claim, batch, recorded, gallery, version, list(config.variants), package_writer.root,
+    run = PackageRun(claim, batch, recorded, gallery, version, list(package_settings.variants), package_writer.root,
                      cache.bytes_written, claim.orphan_builds_swept + orphan_builds_removed, started)
     return _result(run, config.max_error_ratio)
-
-
-def _templates_and_settings(config: PackagesConfig) -> tuple[TemplateSet, PackageSettings]:
-    templates = TemplateSet(config.templates_dir)  # loaded once per run
-    settings = PackageSettings(
-        disclosure=config.disclosure,
-        image=NormalizeSettings(max_width=config.image_max_width, quality=config.image_quality),
-        keyframes=config.keyframes,
-        zip_deflate_level=config.zip_deflate_level,
-    )
-    if not config.variants:
-        raise dg.Failure("config.variants must name at least one template variant")
-    for variant in config.variants:
-        templates.get(variant)  # an unknown variant fails the run before anything is claimed
-    return templates, settings
-
-
-def _variants_of(config: PackagesConfig) -> Callable[[int], list[str]]:
-    """The variants a product's packages are built in: all of them, or its A/B one."""
-    def variants_of(number: int) -> list[str]:
-        return [variant_for(number, config.variants)] if config.ab_split else list(config.variants)
-
-    return variants_of
 
 
 def _result(run: PackageRun, max_error_ratio: float) -> dg.MaterializeResult:

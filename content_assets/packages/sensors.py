@@ -19,8 +19,7 @@ from resources.store import DuckDBStore, refresh_queue
 
 from content_assets.sync.checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
 from content_assets.jobs import build_packages_job
-from content_assets.packages.assets import PackagesConfig
-from content_assets.packages.plan import PackageSettings, TemplateSet
+from content_assets.packages.settings import PackageSettingsResource
 from content_assets.packages.staleness import PackageVersion, count_outdated
 
 # Statuses in which a run may hold the DuckDB file now or soon.
@@ -92,7 +91,8 @@ def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_sec
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches one build_packages run for everything waiting in the refresh queue.",
 )
-def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore) -> dg.SensorResult | dg.SkipReason:
+def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore,
+                         package_settings: PackageSettingsResource) -> dg.SensorResult | dg.SkipReason:
     run = active_run(context.instance)
     if run is not None:
         return _busy(run)
@@ -102,7 +102,7 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
                              "no package is built until a sync passes them")
     try:
         with store.connect() as catalog:
-            work = waiting_work(catalog.con, max_attempts=PackagesConfig().max_attempts,
+            work = waiting_work(catalog.con, max_attempts=package_settings.max_attempts,
                                 lease_seconds=QUEUE_LEASE_SECONDS)
     except duckdb.IOException as exc:
         return _locked(exc)
@@ -121,9 +121,9 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
 # -- template and package format changes ----------------------------------------------------------
 
 
-def current_package_version() -> PackageVersion:
+def current_package_version(package_settings: PackageSettingsResource) -> PackageVersion:
     # Read from disk at every tick, so an edited template is seen without reloading the code.
-    return PackageVersion.of(TemplateSet(), PackagesConfig().variants, PackageSettings())
+    return package_settings.version()
 
 
 @dataclass(frozen=True)
@@ -146,9 +146,10 @@ class TemplateCursor:
     description="When a post template or the package format changes, launches one build_packages run "
                 "that rebuilds every package made with the old version.",
 )
-def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore) -> dg.SensorResult | dg.SkipReason:
+def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore,
+                           package_settings: PackageSettingsResource) -> dg.SensorResult | dg.SkipReason:
     cursor = TemplateCursor.parse(context.cursor)
-    version = current_package_version()
+    version = current_package_version(package_settings)
     if cursor.version == version.key:
         return dg.SkipReason(f"packages are up to date with templates {version.key}")
     run = active_run(context.instance)

@@ -25,7 +25,8 @@ from content_assets.run_stoppers import stops_run
 from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
 from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
-from content_assets.sync.media_warmup import WarmupReport, media_warmup
+from content_assets.packages.settings import PackageSettingsResource
+from content_assets.sync.media_warmup import MediaWarmup, WarmupReport, media_warmup
 from content_assets.sync.partitions import catalog_days, modified_days
 from content_assets.pool import GROUP, POOL
 
@@ -89,13 +90,15 @@ def catalog_sync(
     commerce_api: CommerceApiResource,
     store: DuckDBStore,
     package_writer: PackageWriter,
+    package_settings: PackageSettingsResource,
 ):
     client, token_fetch_seconds = _signed_in(commerce_api)
     modified_from, modified_to = days = modified_days(context)
     since = f"from {modified_from} to" if modified_from else "on or before"
     context.log.info(f"syncing products modified {since} {modified_to} (KST)")
     with store.connect() as catalog, ExitStack() as stack:
-        report, warmed = _sync_with_warmup(context, config, commerce_api, client, package_writer, catalog, stack, days)
+        warmup = _open_warmup(config, client, package_writer, package_settings, stack)
+        report, warmed = _sync_with_warmup(context, config, commerce_api, client, warmup, catalog, days)
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
@@ -125,24 +128,29 @@ def _signed_in(commerce_api: CommerceApiResource) -> tuple[CommerceApiClient, fl
     return client, time.perf_counter() - token_started
 
 
+def _open_warmup(config: SyncConfig, client: CommerceApiClient, package_writer: PackageWriter,
+                 package_settings: PackageSettingsResource, stack: ExitStack) -> MediaWarmup | None:
+    """The media warm-up, held open on `stack` (the caller's), with the package runs' settings."""
+    if not config.warm_media:
+        return None
+    # One try per picture: the warm-up is best effort, and a slow or failing CDN must not
+    # hold the sync step through the retries (the package build retries and records).
+    warm_fetch = functools.partial(client.fetch_image, retries=0)
+    return stack.enter_context(media_warmup(warm_fetch, package_writer, package_settings,
+                                            threads=config.warm_media_threads))
+
+
 def _sync_with_warmup(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
     commerce_api: CommerceApiResource,
     client: CommerceApiClient,
-    package_writer: PackageWriter,
+    warmup: MediaWarmup | None,
     catalog: CatalogStore,
-    stack: ExitStack,
     days: tuple[date | None, date],
 ) -> tuple[SyncReport, WarmupReport | None]:
-    """run_sync with the media warm-up (held open on `stack`, the caller's) fed what it fetches and
-    stores. A sync that stops enqueues what it stored before it did, then fails the step."""
-    # One try per picture: the warm-up is best effort, and a slow or failing CDN must not
-    # hold the sync step through the retries (the package build retries and records).
-    warm_fetch = functools.partial(client.fetch_image, retries=0)
-    warmup = (stack.enter_context(media_warmup(warm_fetch, package_writer,
-                                               threads=config.warm_media_threads))
-              if config.warm_media else None)
+    """run_sync with the media warm-up fed what it fetches and stores. A sync that stops
+    enqueues what it stored before it did, then fails the step."""
     modified_from, modified_to = days
     try:
         report = run_sync(

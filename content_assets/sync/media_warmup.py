@@ -36,10 +36,9 @@ from content_assets.packages.plan import (
     DEFAULT_VARIANT,
     PackageProduct,
     PackageRenderer,
-    PackageSettings,
-    TemplateSet,
     load_package_products,
 )
+from content_assets.packages.settings import PackageSettingsResource
 from content_assets.packages.seller_html import find_video_url
 
 T = TypeVar("T")
@@ -70,8 +69,10 @@ class WarmupReport:
 class MediaWarmup:
     """Feeds fetched details' media to a PackageBuilder's cache on `threads` background threads."""
 
-    def __init__(self, builder: PackageBuilder, *, threads: int = 2, max_pending: int = DEFAULT_MAX_PENDING) -> None:
+    def __init__(self, builder: PackageBuilder, variants_of: Callable[[int], list[str]] = lambda number: [DEFAULT_VARIANT],
+                 *, threads: int = 2, max_pending: int = DEFAULT_MAX_PENDING) -> None:
         self.builder = builder
+        self.variants_of = variants_of
         self.max_pending = max_pending
         self.report = WarmupReport()
         self._executor = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="media-warmup",
@@ -117,9 +118,10 @@ class MediaWarmup:
                 self.report.keyframe_seconds += timings.keyframe_seconds
 
     def _prebuild(self, product: PackageProduct) -> None:
-        if self._attempt(lambda: self.builder.prebuild(product, DEFAULT_VARIANT), "packages_prebuild_failed"):
-            with self._lock:
-                self.report.packages_prebuilt += 1
+        for variant in self.variants_of(product.origin_product_no):
+            if self._attempt(lambda: self.builder.prebuild(product, variant), "packages_prebuild_failed"):
+                with self._lock:
+                    self.report.packages_prebuilt += 1
 
     def _attempt(self, work: Callable[[], T], failures: str) -> T | None:
         """`work()`, its time added to busy_seconds; an error only counted under `failures`: the
@@ -156,16 +158,17 @@ class MediaWarmup:
 
 @contextmanager
 def media_warmup(
-    fetch_image: Callable[[str], bytes], package_writer: PackageWriter, *, threads: int = 2
+    fetch_image: Callable[[str], bytes], package_writer: PackageWriter, package_settings: PackageSettingsResource,
+    *, threads: int = 2,
 ) -> Iterator[MediaWarmup]:
-    """A warm-up for the default package settings (what `content_packages` uses unless configured
-    otherwise; with other image settings the build simply finds nothing warmed)."""
-    renderer = PackageRenderer(TemplateSet(), PackageSettings())
+    """A warm-up with the package runs' own settings and variants (`package_settings`), so what it
+    stages is what `content_packages` then publishes."""
+    renderer = PackageRenderer(package_settings.templates(), package_settings.settings())
     with ImagePool(threads, nice=WARMUP_NICE) as pool, \
             ThreadPoolExecutor(max_workers=4, thread_name_prefix="media-warmup-download",
                                initializer=lower_thread_priority, initargs=(WARMUP_NICE,)) as downloads:
         builder = PackageBuilder(renderer, package_writer, package_writer.image_cache(), fetch_image, pool, downloads)
-        warmup = MediaWarmup(builder, threads=threads)
+        warmup = MediaWarmup(builder, package_settings.variants_of, threads=threads)
         try:
             yield warmup
         except BaseException:

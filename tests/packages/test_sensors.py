@@ -13,13 +13,16 @@ import dagster as dg
 import pytest
 
 from content_assets.packages import plan as packaging
+from content_assets.packages.sensors import current_package_version as version_with
+from content_assets.packages.sensors import refresh_queue_sensor, template_change_sensor
+from content_assets.packages.settings import PackageSettingsResource
 from content_assets.sync.checks import products_data_checks
-from content_assets.packages.sensors import (
-    current_package_version,
-    refresh_queue_sensor,
-    template_change_sensor,
-)
 from tests.support.crafted_store import CraftedStore
+
+
+def current_package_version():  # noqa: ANN201
+    """The version a package built now with the code location's package settings has."""
+    return version_with(PackageSettingsResource())
 
 
 def stand_in_products() -> dg.AssetsDefinition:
@@ -31,8 +34,9 @@ def stand_in_products() -> dg.AssetsDefinition:
 
 
 def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, store: CraftedStore,
-             cursor: str | None = None) -> dg.SensorExecutionData:
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"store": store.resource})
+             cursor: str | None = None, settings: PackageSettingsResource | None = None) -> dg.SensorExecutionData:
+    resources = {"store": store.resource, "package_settings": settings or PackageSettingsResource()}
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
     return sensor.evaluate_tick(context)
 
 
@@ -225,3 +229,21 @@ def test_sensors_are_on_by_default_and_target_the_batched_package_job():
     for sensor in (refresh_queue_sensor, template_change_sensor):
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert sensor.job_name == "build_packages"
+
+
+def test_a_package_setting_changed_in_the_code_location_reaches_both_sensors(instance, store: CraftedStore):
+    """One source of package settings: what the package run builds with is what the sensors judge by."""
+    version = current_package_version()
+    store.add_products(1, 10)
+    store.add_packages(1, 10, template_version=version.templates["default"], settings_hash=version.settings)
+    store.enqueue(11, 4, status="failed", attempts=3)
+    assert evaluate(template_change_sensor, instance, store).run_requests == []
+    assert evaluate(refresh_queue_sensor, instance, store).run_requests == []  # out of attempts at 3
+
+    narrower = PackageSettingsResource(image_max_width=640, max_attempts=5)
+    (rebuild,) = evaluate(template_change_sensor, instance, store, settings=narrower).run_requests
+    (retry,) = evaluate(refresh_queue_sensor, instance, store, settings=narrower).run_requests
+
+    assert rebuild.tags["content_ops/stale_packages"] == "10"
+    assert retry.tags["content_ops/items"] == "4"
+    assert version_with(narrower).settings == narrower.settings().fingerprint != version.settings

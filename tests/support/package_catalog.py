@@ -12,6 +12,7 @@ import dagster as dg
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorServer, Product
 from content_assets.packages.assets import content_packages
+from content_assets.packages.settings import PackageSettingsResource
 from content_assets.sync.engine import run_sync
 from resources.commerce_api import CommerceApiClient
 from resources.store import refresh_queue
@@ -47,11 +48,13 @@ class Packages:
             refresh_queue.enqueue_changed_products(store.con)
 
     def run(self, *, raise_on_error: bool = True, **config: Any) -> dg.ExecuteInProcessResult:
-        """Materialize content_packages alone with this config."""
+        """Materialize content_packages alone with this config: package settings (variants,
+        disclosure, ...) go to the `package_settings` resource, the rest is the asset's config."""
+        settings = {key: config.pop(key) for key in list(config) if key in PackageSettingsResource.model_fields}
         config.setdefault("image_threads", 2)
         return dg.materialize(
             [content_packages],
-            resources=self.project.resources(),
+            resources={**self.project.resources(), "package_settings": PackageSettingsResource(**settings)},
             instance=self.project.instance,
             run_config={"ops": {"content_packages": {"config": config}}},
             raise_on_error=raise_on_error,

@@ -23,11 +23,16 @@ class Project:
     packages_dir: Path
     dagster_home: Path
     instance: dg.DagsterInstance
+    # Package settings other than the code location's, for every run (None: its own).
+    package_settings: dg.ConfigurableResource | None = None
 
     def resources(self) -> dict[str, dg.ConfigurableResource]:
         from content_assets.environment import build_resources
 
-        return build_resources()
+        resources = build_resources()
+        if self.package_settings is not None:
+            resources["package_settings"] = self.package_settings
+        return resources
 
     def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None) -> ProjectRun:
         """Sync the whole catalog (every partition, as one single-run backfill of sync_catalog), then

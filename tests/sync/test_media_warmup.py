@@ -8,6 +8,7 @@ import json
 import pytest
 
 from commerce_emulator import EmulatorConfig
+from content_assets.packages.settings import PackageSettingsResource
 from tests.support.project import Project, asset_metadata
 
 
@@ -46,6 +47,25 @@ def test_packages_after_a_warmed_sync_are_published_as_staged_and_recorded_in_fu
         assert pictures.get(number, 0) == picture_count
     assert not [entry for entry in (project.packages_dir / ".builds").iterdir()
                 if not any(link.resolve() == entry.resolve() for link in project.packages_dir.glob("*/default"))]
+
+
+def test_the_warm_up_stages_packages_with_the_package_runs_own_settings(project: Project):
+    """Settings changed in the code location's `package_settings` reach the sync's warm-up: it stages
+    every wanted variant with them, and the package run publishes what it staged."""
+    project.package_settings = PackageSettingsResource(variants=["default", "review"], image_max_width=480,
+                                                       disclosure="이 글은 광고를 포함하고 있습니다.")
+    run = project.materialize()
+
+    details = asset_metadata(run, "product_details")
+    packages = asset_metadata(run, "content_packages")
+    assert details["packages_prebuilt"] == 2 * details["details_fetched"]
+    assert packages["packages_built"] == packages["packages_prebuilt"] == 2 * details["details_fetched"]
+    assert packages["images_normalized"] == 0
+    number = next(p.origin_product_no for p in project.emulator.catalog.live_products() if p.image_count)
+    post = (project.packages_dir / str(number) / "review" / "post.html").read_text()
+    assert "이 글은 광고를 포함하고 있습니다." in post
+    meta = json.loads((project.packages_dir / str(number) / "review" / "meta.json").read_text())
+    assert max(image["width"] for image in meta["images"]) <= 480
 
 
 def test_without_warm_up_the_package_build_fetches_the_pictures_itself(project: Project):
