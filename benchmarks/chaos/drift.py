@@ -23,7 +23,8 @@ from pathlib import Path
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
 from commerce_emulator.kst import kst_day_number, now_ms
-from content_assets.sync.engine import SyncReport, run_sync
+from content_assets.sync.engine import run_sync
+from content_assets.sync.report import SyncReport
 from resources.commerce_api import CommerceApiClient
 from resources.store import DuckDBStore
 

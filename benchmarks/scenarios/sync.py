@@ -11,7 +11,8 @@ from benchmarks.baseline_client import BaselineClient, run_baseline_sync
 from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.metrics import latency_ms, sync_figures
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from content_assets.sync.engine import SyncReport, run_sync
+from content_assets.sync.engine import run_sync
+from content_assets.sync.report import SyncReport
 from resources.commerce_api import CommerceApiClient
 from resources.store import CatalogStore, DuckDBStore
 

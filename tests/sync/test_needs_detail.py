@@ -7,7 +7,7 @@ import dataclasses
 import duckdb
 import pytest
 
-from content_assets.sync.engine import products_needing_detail
+from content_assets.sync.plan import products_needing_detail
 from resources.commerce_api import ListedProduct, ProductDetail
 from resources.store import CatalogStore, migrate
 from resources.store.upsert import PAYLOAD_HASH_SQL

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from content_assets.sync.engine import products_needing_detail
+from content_assets.sync.plan import products_needing_detail
 from resources.commerce_api import ListedProduct, ProductDetail
 from resources.store import CatalogStore, QuarantineFailure, migrate
 from resources.store.quarantine import retry_delay
