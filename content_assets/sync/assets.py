@@ -24,7 +24,8 @@ from resources.package_files.writer import PackageWriter
 from content_assets.run_stoppers import stops_run
 from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
-from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, SyncReport, run_sync
+from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, run_sync
+from content_assets.sync.report import SyncReport
 from content_assets.packages.settings import PackageSettingsResource
 from content_assets.sync.media_warmup import MediaWarmup, WarmupReport, media_warmup
 from content_assets.sync.partitions import catalog_days, modified_days

@@ -19,7 +19,8 @@ EXAMPLES = 10
 QUARANTINE_LISTED = 50  # quarantined products the check lists; the table has them all
 
 
-def _examples(rows: list[tuple]) -> dg.MetadataValue:
+def examples(rows: list[tuple]) -> dg.MetadataValue:
+    """The first rows of a check's findings, as its metadata shows them."""
     return dg.MetadataValue.json([list(map(str, row)) for row in rows[:EXAMPLES]])
 
 
@@ -46,7 +47,7 @@ def products_data_checks(
             results.append(dg.AssetCheckResult(
                 asset_key=PRODUCTS_UNIQUE.asset_key, check_name=PRODUCTS_UNIQUE.name,
                 passed=not duplicates,
-                metadata={"duplicated_numbers": len(duplicates), "examples": _examples(duplicates)},
+                metadata={"duplicated_numbers": len(duplicates), "examples": examples(duplicates)},
             ))
         if PRODUCTS_VALID.key in selected:
             invalid = catalog.con.execute(
@@ -65,7 +66,7 @@ def products_data_checks(
             results.append(dg.AssetCheckResult(
                 asset_key=PRODUCTS_VALID.asset_key, check_name=PRODUCTS_VALID.name,
                 passed=not invalid,
-                metadata={"invalid_products": len(invalid), "examples": _examples(invalid)},
+                metadata={"invalid_products": len(invalid), "examples": examples(invalid)},
             ))
     # Reported once the connection is closed; a failed one (ERROR) fails the step after both are
     # reported, and that stops what depends on products.
@@ -122,34 +123,9 @@ def refresh_queue_no_stuck_items(store: DuckDBStore) -> dg.AssetCheckResult:
         ).fetchall()
     return dg.AssetCheckResult(
         passed=not stuck,
-        metadata={"stuck_items": len(stuck), "lease_seconds": QUEUE_LEASE_SECONDS, "examples": _examples(stuck)},
+        metadata={"stuck_items": len(stuck), "lease_seconds": QUEUE_LEASE_SECONDS, "examples": examples(stuck)},
         description=(f"{len(stuck)} item(s) claimed by a run that died; the next package run takes them again"
                      if stuck else "no stuck items"),
-    )
-
-
-@dg.asset_check(asset="content_packages", pool=POOL,
-                description="Every product enqueued or claimed during the run ends it done or failed")
-def content_packages_queue_items_finished(
-    context: dg.AssetCheckExecutionContext, store: DuckDBStore
-) -> dg.AssetCheckResult:
-    run = context.instance.get_run_record_by_id(context.run.run_id)
-    run_start = run.start_time if run is not None and run.start_time is not None else None
-    if run_start is None:
-        return dg.AssetCheckResult(passed=True, description="the run has no start time to compare with")
-    with store.connect() as catalog:
-        unfinished = catalog.con.execute(
-            f"""
-            SELECT origin_product_no, status FROM refresh_queue
-            WHERE (status = '{refresh_queue.PENDING}' AND enqueued_at >= to_timestamp(?))
-               OR (status = '{refresh_queue.IN_PROGRESS}' AND updated_at >= to_timestamp(?))
-            ORDER BY origin_product_no
-            """,  # noqa: S608
-            [run_start, run_start],
-        ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not unfinished,
-        metadata={"unfinished_items": len(unfinished), "examples": _examples(unfinished)},
     )
 
 
@@ -161,5 +137,4 @@ DATA_CHECKS = [
     products_data_checks,
     products_quarantine,
     refresh_queue_no_stuck_items,
-    content_packages_queue_items_finished,
 ]

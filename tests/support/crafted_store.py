@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
 
 from resources.store import DuckDBStore
 
@@ -49,3 +52,13 @@ class CraftedStore:
             """,
             [variant, template_version, settings_hash, first, first + count],
         )
+
+
+def run(instance: dg.DagsterInstance, store: CraftedStore, *definitions: Any,
+        raise_on_error: bool = True, selection: Any = None) -> dg.ExecuteInProcessResult:
+    return dg.materialize(list(definitions), instance=instance, resources={"store": store.resource},
+                          raise_on_error=raise_on_error, selection=selection)
+
+
+def evaluation(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)

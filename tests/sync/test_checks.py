@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import dagster as dg
 import pytest
 
@@ -11,18 +9,10 @@ from content_assets.sync.checks import (
     DATA_CHECKS,
     PRODUCTS_UNIQUE,
     PRODUCTS_VALID,
-    content_packages_queue_items_finished,
     products_data_checks,
     refresh_queue_no_stuck_items,
 )
-from resources.store import refresh_queue
-from tests.support.crafted_store import CraftedStore
-
-
-def run(instance: dg.DagsterInstance, store: CraftedStore, *definitions: Any,
-        raise_on_error: bool = True, selection: Any = None) -> dg.ExecuteInProcessResult:
-    return dg.materialize(list(definitions), instance=instance, resources={"store": store.resource},
-                          raise_on_error=raise_on_error, selection=selection)
+from tests.support.crafted_store import CraftedStore, evaluation, run
 
 
 def stand_in(asset: str, deps: tuple[str, ...] = ()) -> dg.AssetsDefinition:
@@ -31,10 +21,6 @@ def stand_in(asset: str, deps: tuple[str, ...] = ()) -> dg.AssetsDefinition:
         return None
 
     return _asset
-
-
-def evaluation(result: dg.ExecuteInProcessResult, name: str) -> dg.AssetCheckEvaluation:
-    return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)
 
 
 def _repeat_product(store: CraftedStore, origin_product_no: int) -> None:
@@ -133,38 +119,3 @@ def test_a_products_check_selected_on_its_own_runs_and_reports_alone(instance, s
                 selection=dg.AssetSelection.checks(PRODUCTS_UNIQUE.key))
     (check,) = alone.get_asset_check_evaluations()
     assert check.check_name == PRODUCTS_UNIQUE.name and not check.passed
-
-
-def _packages_asset(finish: bool) -> dg.AssetsDefinition:
-    """Claims every waiting item, like content_packages, and finishes them or not."""
-
-    @dg.asset(name="content_packages")
-    def _asset(store: dg.ResourceParam[Any]) -> None:
-        with store.connect() as catalog:
-            items = refresh_queue.claim(catalog.con)
-            if finish:
-                refresh_queue.finish(catalog.con, items, [])
-
-    return _asset
-
-
-def test_items_claimed_by_a_package_run_and_left_in_progress_fail(instance, store: CraftedStore):
-    store.add_products(1, 4)
-    store.enqueue(1, 4)
-
-    result = run(instance, store, _packages_asset(finish=False), content_packages_queue_items_finished,
-                 raise_on_error=False)
-
-    check = evaluation(result, "content_packages_queue_items_finished")
-    assert not check.passed
-    assert check.metadata["unfinished_items"].value == 4
-
-
-def test_items_finished_by_the_package_run_pass(instance, store: CraftedStore):
-    store.add_products(1, 4)
-    store.enqueue(1, 4)
-    store.enqueue(5, 1, status="in_progress", updated_seconds_ago=600)  # claimed before this run: not its own
-
-    result = run(instance, store, _packages_asset(finish=True), content_packages_queue_items_finished)
-
-    assert evaluation(result, "content_packages_queue_items_finished").passed

@@ -1,0 +1,35 @@
+"""The package run's own check: every queue item it enqueued or claimed ends the run done or failed."""
+
+import dagster as dg
+
+from content_assets.pool import POOL
+from content_assets.sync.checks import examples
+from resources.store import DuckDBStore, refresh_queue
+
+
+@dg.asset_check(asset="content_packages", pool=POOL,
+                description="Every product enqueued or claimed during the run ends it done or failed")
+def content_packages_queue_items_finished(
+    context: dg.AssetCheckExecutionContext, store: DuckDBStore
+) -> dg.AssetCheckResult:
+    run = context.instance.get_run_record_by_id(context.run.run_id)
+    run_start = run.start_time if run is not None and run.start_time is not None else None
+    if run_start is None:
+        return dg.AssetCheckResult(passed=True, description="the run has no start time to compare with")
+    with store.connect() as catalog:
+        unfinished = catalog.con.execute(
+            f"""
+            SELECT origin_product_no, status FROM refresh_queue
+            WHERE (status = '{refresh_queue.PENDING}' AND enqueued_at >= to_timestamp(?))
+               OR (status = '{refresh_queue.IN_PROGRESS}' AND updated_at >= to_timestamp(?))
+            ORDER BY origin_product_no
+            """,  # noqa: S608
+            [run_start, run_start],
+        ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not unfinished,
+        metadata={"unfinished_items": len(unfinished), "examples": examples(unfinished)},
+    )
+
+
+PACKAGE_CHECKS = [content_packages_queue_items_finished]
