@@ -26,6 +26,7 @@ from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
 from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, run_sync
 from content_assets.sync.report import SyncReport
+from content_assets.sync.table_metadata import table_metadata
 from content_assets.packages.settings import PackageSettingsResource
 from content_assets.sync.media_warmup import MediaWarmup, WarmupReport, media_warmup
 from content_assets.sync.partitions import catalog_days, modified_days
@@ -104,13 +105,14 @@ def catalog_sync(
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
         quarantined_total = catalog.count("sync_quarantine")
+        shown = {table: table_metadata(catalog.con, table) for table in ("product_list", "products")}
         failed = report.exceeds(config.max_error_ratio)
         # Enqueued here, before the run is judged: a failed run's stored changes must not wait for
         # the next successful sync (refresh_queue, the asset, does not run after a failure).
         enqueued = enqueue_stored_changes(catalog) if failed else None
 
-    yield dg.MaterializeResult(asset_key="product_list",
-                               metadata=_product_list_metadata(report, client, list_rows, token_fetch_seconds))
+    yield dg.MaterializeResult(asset_key="product_list", metadata={
+        **_product_list_metadata(report, client, list_rows, token_fetch_seconds), **shown["product_list"]})
     yield dg.MaterializeResult(asset_key="product_details",
                                metadata=_product_details_metadata(report, client, detail_rows, warmed))
     products_metadata = _products_metadata(report, client, product_rows, quarantined_total)
@@ -118,7 +120,7 @@ def catalog_sync(
         assert enqueued is not None
         raise _sync_failure(report, config, products_metadata, enqueued)
     _warn_of_skipped(context, report, quarantined_total)
-    yield dg.MaterializeResult(asset_key="products", metadata=products_metadata)
+    yield dg.MaterializeResult(asset_key="products", metadata={**products_metadata, **shown["products"]})
 
 
 def _signed_in(commerce_api: CommerceApiResource) -> tuple[CommerceApiClient, float]:
@@ -293,6 +295,7 @@ def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
     with store.connect() as catalog:
         counts = enqueue_stored_changes(catalog)
         by_status = refresh_queue.status_counts(catalog.con)
+        shown = table_metadata(catalog.con, "refresh_queue")
     return dg.MaterializeResult(
         metadata={
             "refresh_queue_enqueue_total": counts.total,
@@ -301,5 +304,6 @@ def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
             "pending": by_status.get(refresh_queue.PENDING, 0),
             "dagster/row_count": sum(by_status.values()),
             "enqueue_seconds": round(time.perf_counter() - started, 3),
+            **shown,
         }
     )
