@@ -19,18 +19,18 @@ from datetime import date
 
 import dagster as dg
 
-from resources.commerce_api import CommerceApiClient, CommerceApiResource
-from resources.package_files.writer import PackageWriter
-from content_assets.run_stoppers import stops_run
-from resources.store import CatalogStore, DuckDBStore, refresh_queue
-
-from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, run_sync
-from content_assets.sync.report import SyncReport
-from content_assets.sync.table_metadata import table_metadata
 from content_assets.packages.settings import PackageSettingsResource
+from content_assets.pool import GROUP, POOL
+from content_assets.run_stoppers import stops_run
+from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, run_sync
+from content_assets.sync.freshness import products_freshness
 from content_assets.sync.media_warmup import MediaWarmup, WarmupReport, media_warmup
 from content_assets.sync.partitions import catalog_days, modified_days
-from content_assets.pool import GROUP, POOL
+from content_assets.sync.report import SyncReport
+from content_assets.sync.table_metadata import table_metadata
+from resources.commerce_api import CommerceApiClient, CommerceApiResource
+from resources.package_files.writer import PackageWriter
+from resources.store import CatalogStore, DuckDBStore, refresh_queue
 
 
 class SyncConfig(dg.Config):
@@ -78,7 +78,8 @@ def _quarantine_metadata(report: SyncReport, quarantined_total: int) -> dict[str
         dg.AssetSpec("product_details", deps=["product_list"], group_name=GROUP, kinds={"duckdb"},
                      description="Detail payloads, fetched only for new or changed products."),
         dg.AssetSpec("products", deps=["product_details"], group_name=GROUP, kinds={"duckdb"},
-                     description="One row per origin product; unchanged rows are skipped by payload hash."),
+                     description="One row per origin product; unchanged rows are skipped by payload hash.",
+                     freshness_policy=products_freshness()),
     ],
     pool=POOL,
     can_subset=False,
