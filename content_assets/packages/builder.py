@@ -25,14 +25,13 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from resources.package_files.image_cache import CachedImage, CachedKeyframe, ImageCache, ImageInfo
-from resources.package_files.writer import PackageFile, PackageWrite, PackageWriter, check_file_name
+from resources.package_files.writer import PackageFile, PackageWrite, PackageWriter
 
 from content_assets.packages.media.normalize import ImageDecodeError, NormalizedImage, normalize_image
 from content_assets.packages.media.image_pool import ImagePool
@@ -93,7 +92,6 @@ class MediaTimings:
     images_downloaded: int = 0
     images_normalized: int = 0
     images_cached: int = 0  # ready in the cache: neither downloaded nor normalized
-    images_from_previous_package: int = 0  # source taken from the package's previous version
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,6 @@ class _Fetched:
     normalized: Future[_Normalized] | None
     download_seconds: float
     hash_seconds: float
-    from_previous_package: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,8 +227,7 @@ class PackageBuilder:
                        ) -> tuple[PackagePlan, list[CachedImage], VideoOutcome | None]:
         """Pictures and keyframes for the full plan; the plan returned leaves out the pictures
         that were waiting for their retry or failed now."""
-        images, failed = self._prepare_images(full.image_urls, timings, self._previous_sources(full),
-                                              skip={item.position for item in waiting})
+        images, failed = self._prepare_images(full.image_urls, timings, skip={item.position for item in waiting})
         video = self._prepare_video(full.video_url, timings)
         return self.renderer.without(full, [*waiting, *failed]), images, video
 
@@ -265,31 +261,6 @@ class PackageBuilder:
 
     # -- pictures -----------------------------------------------------------------------------
 
-    def _previous_sources(self, plan: PackagePlan) -> dict[str, tuple[Path, str]]:
-        """Source pictures the package's current version holds: URL -> (file, sha256).
-
-        Packages of format 1 (before the image cache) kept each picture as downloaded; adopting
-        them lets a data folder from that version be rebuilt without fetching anything, which
-        matters when its URLs no longer answer (an emulator restarted on another port). Later
-        formats hold normalized pictures, whose sources the cache already knows by URL.
-        """
-        try:
-            meta = read_meta(self.writer, plan.origin_product_no, plan.variant)
-        except (OSError, ValueError):
-            return {}
-        sources = {}
-        for entry in meta.get("images", []) if isinstance(meta, dict) else []:
-            if not isinstance(entry, dict) or "sourceSha256" in entry:
-                continue
-            url, file, sha256 = entry.get("sourceUrl"), entry.get("file"), entry.get("sha256")
-            try:
-                path = self.writer.package_path(plan.origin_product_no, plan.variant) / check_file_name(str(file))
-            except ValueError:
-                continue
-            if isinstance(url, str) and isinstance(sha256, str):
-                sources[url] = (path, sha256)
-        return sources
-
     def _fetch(self, url: str, max_bytes: int) -> bytes:
         """A CDN GET that gives up on a host which keeps refusing connections."""
         host = urlsplit(url).netloc
@@ -307,8 +278,7 @@ class PackageBuilder:
             self._refused.pop(host, None)
         return data
 
-    def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings,
-                        previous: dict[str, tuple[Path, str]] | None = None, skip: set[int] | frozenset[int] = frozenset()
+    def _prepare_images(self, urls: tuple[str, ...], timings: MediaTimings, skip: set[int] | frozenset[int] = frozenset()
                         ) -> tuple[list[CachedImage], list[MissingImage]]:
         """The pictures at these URLs, normalized, in order, and those that failed now (skipped
         positions, 1-based, are neither). When strict, the first failure is raised."""
@@ -331,8 +301,7 @@ class PackageBuilder:
                         self._finish_image(pending.popleft(), urls, ready, failed, timings)
                     self.pool.slots.acquire()
                 try:
-                    pending.append((index, self.downloads.submit(self._fetch_and_normalize, url,
-                                                                 (previous or {}).get(url))))
+                    pending.append((index, self.downloads.submit(self._fetch_and_normalize, url)))
                 except BaseException:
                     self.pool.slots.release()
                     raise
@@ -344,26 +313,21 @@ class PackageBuilder:
                 self.pool.slots.release()
         return [image for image in ready if image is not None], failed
 
-    def _fetch_and_normalize(self, url: str, previous: tuple[Path, str] | None) -> _Fetched:
-        """In a download thread: fetch (or take the previous version's copy), hash, and hand the
-        picture to the image pool unless the same content is already normalized in the cache
-        (the same picture behind another URL)."""
+    def _fetch_and_normalize(self, url: str) -> _Fetched:
+        """In a download thread: fetch, hash, and hand the picture to the image pool unless the
+        same content is already normalized in the cache (the same picture behind another URL)."""
         started = time.perf_counter()
-        data = _read_if_intact(*previous) if previous else None
-        from_previous = data is not None
-        if data is None:
-            try:
-                data = self._fetch(url, self.picture_max_bytes)
-            except _DOWNLOAD_ERRORS as exc:
-                raise _PictureFailed(_reason(exc)) from exc
+        try:
+            data = self._fetch(url, self.picture_max_bytes)
+        except _DOWNLOAD_ERRORS as exc:
+            raise _PictureFailed(_reason(exc)) from exc
         downloaded = time.perf_counter()
         source_sha256 = hashlib.sha256(data).hexdigest()
         hashed = time.perf_counter()
         self.cache.remember_source(url, source_sha256, len(data))
         cached = self.cache.normalized(source_sha256, self.settings.image.key)
         future = None if cached is not None else self.pool.submit(self._normalize_and_store, data, source_sha256)
-        return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded,
-                        from_previous)
+        return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded)
 
     def _normalize_and_store(self, data: bytes, source_sha256: str) -> _Normalized:
         """In a pool thread: normalize and put the result in the cache there, so the cache's
@@ -394,10 +358,7 @@ class PackageBuilder:
         fetched = download.result()
         timings.download_seconds += fetched.download_seconds
         timings.hash_seconds += fetched.hash_seconds
-        if fetched.from_previous_package:
-            timings.images_from_previous_package += 1
-        else:
-            timings.images_downloaded += 1
+        timings.images_downloaded += 1
         if fetched.cached is not None:
             return fetched.cached
         assert fetched.normalized is not None
@@ -542,14 +503,6 @@ def _reason(exc: BaseException) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
-
-
-def _read_if_intact(path: Path, sha256: str) -> bytes | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return data if hashlib.sha256(data).hexdigest() == sha256 else None
 
 
 def _info(image: NormalizedImage) -> ImageInfo:

@@ -101,7 +101,6 @@ def _media(run: PackageRun) -> dict[str, Any]:
         "images_downloaded": sum(t.images_downloaded for t in timings),
         "images_normalized": sum(t.images_normalized for t in timings),
         "images_from_cache": sum(t.images_cached for t in timings),
-        "images_from_previous_package": sum(t.images_from_previous_package for t in timings),
         "videos_with_keyframes": sum(1 for v in videos if v.keyframes),
         "videos_broken": sum(1 for v in videos if v.status == VIDEO_BROKEN),
         "videos_missing": sum(1 for v in videos if v.status == VIDEO_MISSING),

@@ -90,12 +90,3 @@ class CallStats:
         """Wire time of each logical call (all its attempts), pacer and backoff waits excluded."""
         with self._lock:
             return list(self._call_latencies.get(api, ()))
-
-    def snapshot(self) -> dict[str, object]:
-        return {
-            "requests": self.requests_by_endpoint(),
-            "total_requests": self.total_requests,
-            "total_429": self.total_429,
-            "retries": self.retries,
-            "calls": self.calls,
-        }

@@ -93,7 +93,6 @@ class Pacer:
         # and not yet answered count against what the server then says it has left.
         self._heard_from_server = False
         self._unanswered = 0
-        self.total_wait_seconds = 0.0
 
     @property
     def rate(self) -> float:
@@ -141,9 +140,7 @@ class Pacer:
                     self._unanswered += 1
                     self._queue.popleft()
                     self._wake_head()
-                    waited = now - started
-                    self.total_wait_seconds += waited
-                    return waited
+                    return now - started
                 due_in = (1.0 - self._tokens) / self._rate
                 turn.clear()
             # Head of the queue: sleep until a token is due, or until observe() changes the rate.

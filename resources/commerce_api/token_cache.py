@@ -36,8 +36,6 @@ class TokenCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._token: AccessToken | None = None
-        self.fetch_count = 0
-        self.fetch_seconds = 0.0
 
     def _is_fresh(self, token: AccessToken | None) -> bool:
         return token is not None and self._clock() < token.expires_at
@@ -59,11 +57,8 @@ class TokenCache:
             return self._token.value
 
     def _fetch_new(self) -> AccessToken:
-        started = self._clock()
         value, expires_in = self._fetch()
         now = self._clock()
-        self.fetch_count += 1
-        self.fetch_seconds += now - started
         # Refresh early, but never with a margin that eats most of a short-lived token.
         margin = min(self._refresh_margin, expires_in * 0.1)
         return AccessToken(value=value, expires_at=now + expires_in - margin)

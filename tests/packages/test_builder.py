@@ -110,27 +110,6 @@ def test_the_same_picture_behind_two_urls_is_normalized_once(tmp_path: Path, dow
     assert first.images[0].path == second.images[0].path == third.images[0].path
 
 
-def test_a_package_of_the_first_format_is_rebuilt_from_its_own_pictures_without_fetching(tmp_path: Path, downloads):
-    """Data folders from before the image cache held pictures as downloaded; their URLs may be dead."""
-    import hashlib
-    import json
-
-    raw = render_product_image(11, 1, 1)
-    url = "http://127.0.0.1:9/images/1/1.jpg"  # nothing listens there any more
-    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
-    meta = {"images": [{"file": "images/01.jpg", "sourceUrl": url, "sha256": hashlib.sha256(raw).hexdigest()}]}
-    writer.write(1, "default", "e" * 64, {"meta.json": json.dumps(meta).encode(), "images/01.jpg": raw})
-
-    def fetch(url: str, max_bytes: int | None = None) -> bytes:
-        raise AssertionError(f"fetched {url}")
-
-    with ImagePool(workers=1, in_flight=2) as pool:
-        outcome = make_builder(tmp_path, pool, downloads, fetch).build(product(1, [url]), "default")
-    assert outcome.write.written and outcome.timings.images_from_previous_package == 1
-    assert outcome.timings.images_downloaded == 0
-    assert outcome.images[0].info.width == 640
-
-
 def test_a_host_that_keeps_refusing_connections_is_given_up_for_the_run(tmp_path: Path, downloads):
     """Strict, so that each build says which error its picture met."""
     import httpx
