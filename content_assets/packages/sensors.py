@@ -48,6 +48,19 @@ def failing_gate_checks(instance: dg.DagsterInstance) -> list[str]:
     return sorted(key.name for key, record in latest.items() if record.status.value == "FAILED")
 
 
+def held_back(instance: dg.DagsterInstance, what: str) -> dg.SkipReason | None:
+    """Why a sensor must not open the DuckDB file or launch packages now, if it must not: a run is
+    active (it holds or will hold the file), or a blocking products check last failed."""
+    run = active_run(instance)
+    if run is not None:
+        return _busy(run)
+    failing = failing_gate_checks(instance)
+    if failing:
+        return dg.SkipReason(f"blocking data check(s) {', '.join(failing)} failed on the last sync; "
+                             f"no package is {what} until a sync passes them")
+    return None
+
+
 def _locked(exc: duckdb.Error) -> dg.SkipReason:
     return dg.SkipReason(f"the DuckDB file is held by another process ({exc}); checking again next tick")
 
@@ -93,13 +106,9 @@ def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_sec
 )
 def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore,
                          package_settings: PackageSettingsResource) -> dg.SensorResult | dg.SkipReason:
-    run = active_run(context.instance)
-    if run is not None:
-        return _busy(run)
-    failing = failing_gate_checks(context.instance)
-    if failing:
-        return dg.SkipReason(f"blocking data check(s) {', '.join(failing)} failed on the last sync; "
-                             "no package is built until a sync passes them")
+    held = held_back(context.instance, "built")
+    if held is not None:
+        return held
     try:
         with store.connect() as catalog:
             work = waiting_work(catalog.con, max_attempts=package_settings.max_attempts,
@@ -152,13 +161,9 @@ def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBSto
     version = current_package_version(package_settings)
     if cursor.version == version.key:
         return dg.SkipReason(f"packages are up to date with templates {version.key}")
-    run = active_run(context.instance)
-    if run is not None:
-        return _busy(run)
-    failing = failing_gate_checks(context.instance)
-    if failing:
-        return dg.SkipReason(f"blocking data check(s) {', '.join(failing)} failed on the last sync; "
-                             "no package is rebuilt until a sync passes them")
+    held = held_back(context.instance, "rebuilt")
+    if held is not None:
+        return held
     try:
         with store.connect() as catalog:
             stale = count_outdated(catalog.con, version)
