@@ -15,7 +15,9 @@ from tests.support.project import Project
 def emulator_config() -> EmulatorConfig:
     # Short-lived tokens and a detail rate that makes the sync last several seconds (its burst of
     # 80 covers 80 of the 200 products, the rest take 3 s), so that the run goes through several.
-    return EmulatorConfig(products=200, seed=7, rate=40.0, port=0, token_ttl_seconds=1)
+    # Not shorter than 3 s: the client renews a token at 90% of its life, and a 1 s token, renewed
+    # with 0.1 s left, could expire on its way on a loaded machine (a 401 that retrying cannot fix).
+    return EmulatorConfig(products=200, seed=7, rate=40.0, port=0, token_ttl_seconds=3)
 
 
 def test_secret_and_tokens_are_absent_from_logs_and_the_instance_after_a_run(
