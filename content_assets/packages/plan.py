@@ -35,11 +35,19 @@ TEMPLATE_SUFFIX = ".html.j2"
 PREVIEW_TEMPLATE = "_preview.html.j2"
 DEFAULT_VARIANT = "default"
 DEFAULT_DISCLOSURE = "이 포스팅은 판매자로부터 경제적 대가를 받아 작성되었습니다. (경제적 이해관계 표시)"
+# The disclosure at the front of a post title. The guideline wants a title disclosure whole, so it
+# leads the title (where neither a cut nor a search result's ellipsis can reach it) and a clamp
+# shortens the name after it, never the disclosure.
+DEFAULT_TITLE_DISCLOSURE = "[광고]"
+# Smart Store product names are at most 100 characters, so only the oversized names of a store
+# that bypassed that (or a long SEO page title) are clamped.
+DEFAULT_TITLE_NAME_MAX_CHARS = 100
 # What a placeholder in post.html looks like: "[사진 3: images/03.jpg]", "[사진 7 · 영상 장면: keyframes/01.jpg]".
 PLACEHOLDER = re.compile(r"\[사진 (\d+)(?: · 영상 장면)?: ((?:images|keyframes)/\d{2}\.jpg)\]")
 # Bump when the package's shape changes in a way the templates' text does not show (file
 # layout, meta fields, placeholder markup, zip contents). 3: meta.json lists missingImages.
-PACKAGE_FORMAT_VERSION = "3"
+# 4: meta.json's title carries the title disclosure, and titleDisclosure says which.
+PACKAGE_FORMAT_VERSION = "4"
 
 
 @dataclass(frozen=True)
@@ -94,10 +102,16 @@ class PackageSettings:
     image: NormalizeSettings = field(default_factory=NormalizeSettings)
     keyframes: int = DEFAULT_KEYFRAMES
     zip_deflate_level: int = DEFAULT_DEFLATE_LEVEL
+    title_disclosure: str | None = DEFAULT_TITLE_DISCLOSURE  # leads the post title; None: the body's box only
+    title_name_max_chars: int = DEFAULT_TITLE_NAME_MAX_CHARS  # the name part of the title; the disclosure is extra
 
     def __post_init__(self) -> None:
         if not self.disclosure.strip():
             raise ValueError("the advertising disclosure must not be empty: Korean advertising rules require it")
+        if self.title_disclosure is not None and not _one_line(str(strip_controls(self.title_disclosure))):
+            raise ValueError("the title disclosure must not be empty; turn title_disclosure off instead")
+        if self.title_name_max_chars < 10:
+            raise ValueError(f"title_name_max_chars must be at least 10, got {self.title_name_max_chars}")
         if not 0 <= self.keyframes <= 20:
             raise ValueError(f"keyframes must be 0..20, got {self.keyframes}")
         if not 0 <= self.zip_deflate_level <= 9:
@@ -106,14 +120,16 @@ class PackageSettings:
     @property
     def fingerprint(self) -> str:
         text = json.dumps(
-            [PACKAGE_FORMAT_VERSION, self.disclosure, self.image.key, self.keyframes, self.zip_deflate_level],
+            [PACKAGE_FORMAT_VERSION, self.disclosure, self.image.key, self.keyframes, self.zip_deflate_level,
+             self.title_disclosure, self.title_name_max_chars],
             ensure_ascii=False,
         )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def as_meta(self) -> dict[str, Any]:
         return {"imageMaxWidth": self.image.max_width, "imageQuality": self.image.quality,
-                "keyframes": self.keyframes, "zipDeflateLevel": self.zip_deflate_level}
+                "keyframes": self.keyframes, "zipDeflateLevel": self.zip_deflate_level,
+                "titleNameMaxChars": self.title_name_max_chars}
 
 
 @dataclass(frozen=True)
@@ -321,7 +337,8 @@ class PackageRenderer:
             upload_order = tuple(post_uploads.files)
         preview_uploads = UploadSequence(preview=True)
         preview_post = self._render_post(plan, keyframes, preview_uploads)
-        preview_html = self.templates.preview.render(title=_title(plan.product), post_html=Markup(preview_post))
+        preview_html = self.templates.preview.render(title=post_title(plan.product, plan.settings).text,
+                                                     post_html=Markup(preview_post))
         return RenderedPost(post_html, preview_html, upload_order)
 
     def _render_post(self, plan: PackagePlan, keyframes: Sequence[PostImage], upload: UploadSequence) -> str:
@@ -351,8 +368,10 @@ class PackageRenderer:
     def base_meta(self, plan: PackagePlan) -> dict[str, Any]:
         """The meta fields known before downloading (the content hash covers these)."""
         product = plan.product
+        title = post_title(product, plan.settings)
         return {
-            "title": strip_controls(_title(product)),  # pasted as it is: nothing invisible in it
+            "title": title.text,  # pasted as it is: the disclosure whole, nothing invisible in it
+            "titleDisclosure": title.disclosure,
             "name": product.name,
             "tags": [strip_controls(tag) for tag in product.seller_tags or []],
             "category": product.category,
@@ -370,3 +389,34 @@ class PackageRenderer:
 
 def _title(product: PackageProduct) -> str:
     return product.page_title or product.name
+
+
+@dataclass(frozen=True)
+class PostTitle:
+    """The post's title as it is pasted into the blog editor's title field."""
+
+    text: str  # "[광고] 상품명", or the name alone when the title carries no disclosure
+    disclosure: str | None  # the disclosure `text` begins with, whole
+
+    @property
+    def name(self) -> str:
+        """The name part, perhaps clamped."""
+        return self.text.removeprefix(self.disclosure or "").lstrip()
+
+
+def post_title(product: PackageProduct, settings: PackageSettings) -> PostTitle:
+    """The disclosure, then the product's title on one line: only the name is ever shortened."""
+    name = _one_line(str(strip_controls(_title(product))))
+    if len(name) > settings.title_name_max_chars:
+        name = name[:settings.title_name_max_chars - 1].rstrip() + "…"
+    if settings.title_disclosure is None:
+        return PostTitle(name, None)
+    disclosure = _one_line(str(strip_controls(settings.title_disclosure)))
+    # A seller who put the disclosure in the name already gets it once, not twice.
+    text = name if name.startswith(disclosure) else f"{disclosure} {name}".rstrip()
+    return PostTitle(text, disclosure)
+
+
+def _one_line(text: str) -> str:
+    """A title field holds one line: line breaks and runs of spaces become one space."""
+    return " ".join(text.split())

@@ -18,7 +18,13 @@ import dagster as dg
 from content_assets.packages.archive import DEFAULT_DEFLATE_LEVEL
 from content_assets.packages.media.keyframes import DEFAULT_KEYFRAMES
 from content_assets.packages.media.normalize import NormalizeSettings
-from content_assets.packages.plan import DEFAULT_DISCLOSURE, PackageSettings, TemplateSet
+from content_assets.packages.plan import (
+    DEFAULT_DISCLOSURE,
+    DEFAULT_TITLE_DISCLOSURE,
+    DEFAULT_TITLE_NAME_MAX_CHARS,
+    PackageSettings,
+    TemplateSet,
+)
 from content_assets.packages.staleness import PackageVersion
 
 
@@ -34,6 +40,12 @@ class PackageSettingsResource(dg.ConfigurableResource):
     variants: list[str] = ["default"]  # templates/<variant>.html.j2: default, review, intro, ...
     ab_split: bool = False  # True: each product gets one of `variants`, by a stable hash of its number
     disclosure: str = DEFAULT_DISCLOSURE  # the 경제적 이해관계 표시 at the top of every post
+    # The disclosure in the title too ("[광고] 상품명"), beside the box on top of the body. On by
+    # default: the title is what search results, feeds and shares show before anyone opens the
+    # post, and it is the one place no folding of the body can hide (README, "Title disclosure").
+    title_disclosure: bool = True
+    title_disclosure_text: str = DEFAULT_TITLE_DISCLOSURE  # e.g. [협찬] for a sponsored product
+    title_name_max_chars: int = DEFAULT_TITLE_NAME_MAX_CHARS  # the name is clamped, never the disclosure
     templates_dir: Optional[str] = None  # searched before the project's templates
     image_max_width: int = NormalizeSettings.max_width
     image_quality: int = NormalizeSettings.quality
@@ -47,6 +59,9 @@ class PackageSettingsResource(dg.ConfigurableResource):
             image=NormalizeSettings(max_width=self.image_max_width, quality=self.image_quality),
             keyframes=self.keyframes,
             zip_deflate_level=self.zip_deflate_level,
+            # Only the disclosure in effect counts: editing the text of a disabled one stales nothing.
+            title_disclosure=self.title_disclosure_text if self.title_disclosure else None,
+            title_name_max_chars=self.title_name_max_chars,
         )
 
     def templates(self) -> TemplateSet:
