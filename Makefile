@@ -12,6 +12,8 @@ export DAGSTER_HOME
 PRODUCTS ?= 1000
 RATE ?= 20
 SEED ?= 42
+STORES ?= 1
+SELLERS ?= 0
 
 .PHONY: install run test ui emulator clean
 
@@ -28,7 +30,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 
 run: install
-	$(BIN)/python scripts/run.py --products $(PRODUCTS) --rate $(RATE) --seed $(SEED)
+	$(BIN)/python scripts/run.py --products $(PRODUCTS) --rate $(RATE) --seed $(SEED) --stores $(STORES) --sellers $(SELLERS)
 
 # The tests run on TEST_WORKERS processes (pytest-xdist; one more than two cores: a third of the
 # suite's time is spent waiting on servers and daemons), with their temporary files (DuckDB files,
@@ -42,7 +44,7 @@ test: install
 	TMPDIR=$(TEST_TMPDIR) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 ui: install
-	$(BIN)/python scripts/run.py --ui --products $(PRODUCTS) --rate $(RATE) --seed $(SEED)
+	$(BIN)/python scripts/run.py --ui --products $(PRODUCTS) --rate $(RATE) --seed $(SEED) --stores $(STORES) --sellers $(SELLERS)
 
 emulator: install
 	$(BIN)/python -m commerce_emulator --products $(PRODUCTS) --rate $(RATE) --seed $(SEED) --port 8787

@@ -1,8 +1,9 @@
 """Every environment variable the code location reads, in one place.
 
-Read at import time, when the code location loads (restart `dagster dev` or the code server to
-change them): `CONTENT_OPS_FIRST_DAY` and `CONTENT_OPS_SYNC_CRON` shape the partitions and the
-schedule, and whether each variable below is set at all decides between it and its default.
+Read at import time, when the code location loads (reload it or restart `dagster dev` to change
+them): `CONTENT_OPS_STORES` (the stores file, whose stores are the partitions) and
+`CONTENT_OPS_SYNC_CRON` (the schedule), and whether each variable below is set at all decides
+between it and its default. A bad stores file fails the load with one line naming the store.
 Read when a run or a sensor starts, through `dg.EnvVar` (so the UI shows their names, never their
 values): the API's credentials and address, the DuckDB file and the packages folder.
 """
@@ -15,13 +16,14 @@ import dagster as dg
 
 from content_assets.packages.settings import PackageSettingsResource
 from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
+from resources.commerce_api.registry import load_registry
 from resources.package_files import DEFAULT_PACKAGES_DIR, PackageWriter
 from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
 
-# The first KST-day partition, which also holds every product modified before it.
-FIRST_DAY = os.environ.get("CONTENT_OPS_FIRST_DAY", "2026-11-01")
-# How often (cron, KST) the schedule syncs today's partition.
-SYNC_TODAY_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
+# The stores (CONTENT_OPS_STORES), or the one store `default` of NAVER_COMMERCE_CLIENT_ID/_SECRET.
+STORES = load_registry()
+# How often (cron, KST) the schedule syncs every store.
+SYNC_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
 
 
 def _env_or_default(name: str, default: str) -> str | dg.EnvVar:
@@ -29,11 +31,17 @@ def _env_or_default(name: str, default: str) -> str | dg.EnvVar:
     return dg.EnvVar(name) if os.environ.get(name) else default
 
 
+def _env_or_none(name: str) -> dg.EnvVar | None:
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
+        # Its client_id and client_secret are the `default` store's without a stores file; with
+        # one, each store's app names its own variables, read when its run starts.
         "commerce_api": CommerceApiResource(
-            client_id=dg.EnvVar("NAVER_COMMERCE_CLIENT_ID"),
-            client_secret=dg.EnvVar("NAVER_COMMERCE_CLIENT_SECRET"),
+            client_id=_env_or_none("NAVER_COMMERCE_CLIENT_ID"),
+            client_secret=_env_or_none("NAVER_COMMERCE_CLIENT_SECRET"),
             base_url=_env_or_default("NAVER_COMMERCE_BASE_URL", DEFAULT_BASE_URL),
         ),
         "store": DuckDBStore(database_path=_env_or_default("CONTENT_DB_PATH", DEFAULT_DATABASE_PATH)),

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
 
-# The tests' catalog starts two weeks back, as a store that started using content-ops then: a
-# whole-catalog sync costs Dagster bookkeeping per day partition (content_assets/sync/partitions.py),
-# so a fixed first day would make the suite slower every day. Read when content_assets is imported.
-os.environ.setdefault("CONTENT_OPS_FIRST_DAY",
-                      (datetime.now(ZoneInfo("Asia/Seoul")).date() - timedelta(days=14)).isoformat())
+# The tests' code location has the single store `default`, whatever the shell's environment holds
+# (the stores are read when content_assets is imported).
+os.environ.pop("CONTENT_OPS_STORES", None)
 
 from resources.store import DuckDBStore  # noqa: E402
 from tests.support.browser import require_chromium  # noqa: E402

@@ -10,16 +10,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from benchmarks.chaos.project import environment
 from benchmarks.chaos.lock_errors import lock_lines_in_log, runs_with_lock_errors
 from benchmarks.chaos.result import ScenarioResult
 from benchmarks.emulator_process import EmulatorProcess
-from content_assets.sync.partitions import catalog_days
+from content_assets.stores import sync_tags
 from tests.support.live_dagster import TERMINAL_STATUSES, LiveDagster, live_dagster
 
 SYNC_ASSETS = ["product_list", "product_details", "products", "refresh_queue"]
@@ -69,19 +67,18 @@ def run(short: bool, workdir: Path) -> ScenarioResult:
 
 
 def _launch_waves(live: LiveDagster, emulator: EmulatorProcess, plan: OverlapPlan) -> set[str]:
-    """Each wave at once: the seller's edits, a backfill, a manual sync of today, a package build.
-    Returns the manual runs' ids."""
-    keys = catalog_days.get_partition_keys()
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
-    ranges = [(keys[0], keys[min(9, len(keys) - 1)]), (keys[max(0, len(keys) - 7)], keys[-1]), (keys[0], keys[-1])]
+    """Each wave at once: the seller's edits, a backfill of the store, a manual sync (a full
+    refresh every other wave), a package build. Returns the manual runs' ids."""
+    store = {"dagster/partition": "default"}
     manual: set[str] = set()
     for wave in range(plan.waves):
         if wave:
             time.sleep(plan.wave_gap_seconds)
         emulator.modify(plan.modify_fraction, seed=wave)
-        live.launch_backfill(SYNC_ASSETS, *ranges[wave % len(ranges)])
-        manual.add(live.launch_run("sync_catalog", {"dagster/partition": today}))
-        manual.add(live.launch_run("build_packages"))
+        live.launch_backfill(SYNC_ASSETS, "default", "default")
+        config = {"ops": {"catalog_sync": {"config": {"full_refresh": wave % 2 == 1}}}}
+        manual.add(live.launch_run("sync_catalog", {**store, **sync_tags("default")}, run_config=config))
+        manual.add(live.launch_run("build_packages", store))
     return manual
 
 

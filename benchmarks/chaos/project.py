@@ -33,10 +33,9 @@ def today_kst() -> str:
 
 
 def prepare_environment() -> None:
-    """Before content_assets is imported: its first partition is read at import time, and a store
-    that starts using content-ops today keeps the whole catalog in one partition (as in
-    benchmarks/scenarios/e2e.py)."""
-    os.environ.setdefault("CONTENT_OPS_FIRST_DAY", today_kst())
+    """Before content_assets is imported: the single store `default`, whatever the caller's
+    environment holds (its stores are read at import time)."""
+    os.environ.pop("CONTENT_OPS_STORES", None)
 
 
 @dataclass
@@ -76,11 +75,10 @@ class Project:
         return self.setup.packages_dir
 
     def sync(self, run_config: dict | None = None) -> RunOutcome:
-        """`sync_catalog` over every day from the first partition to today, as `make run` and a
-        backfill of every partition launch it."""
-        from content_assets.sync.partitions import whole_range_tags
+        """`sync_catalog` of the store `default`, as `make run` and the schedule launch it."""
+        from content_assets.stores import sync_tags
 
-        return self._execute("sync_catalog", whole_range_tags(), run_config)
+        return self._execute("sync_catalog", sync_tags("default"), run_config)
 
     def build_packages(self, run_config: dict | None = None) -> RunOutcome:
         """`build_packages`, as the refresh-queue sensor launches it."""
@@ -102,7 +100,8 @@ class Project:
         try:
             with dg.DagsterInstance.get() as instance:
                 result = definitions.resolve_job_def(job).execute_in_process(
-                    instance=instance, tags=tags, run_config=config, raise_on_error=False)
+                    instance=instance, partition_key="default", tags=tags, run_config=config,
+                    raise_on_error=False)
         except Exception as exc:  # noqa: BLE001 - a crash is what the scenario reports
             return RunOutcome(job, False, failure=f"{type(exc).__name__}: {exc}"[:500], crashed=True,
                               seconds=time.perf_counter() - started)

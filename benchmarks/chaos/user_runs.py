@@ -35,8 +35,13 @@ class UserSetup:
         return self.workdir / "content_ops.duckdb"
 
     @property
-    def packages_dir(self) -> Path:
+    def packages_root(self) -> Path:
         return self.workdir / "packages"
+
+    @property
+    def packages_dir(self) -> Path:
+        """The `default` store's packages."""
+        return self.packages_root / "default"
 
     @property
     def dagster_home(self) -> Path:
@@ -49,7 +54,7 @@ class UserSetup:
             "NAVER_COMMERCE_CLIENT_ID": DEFAULT_CLIENT_ID,
             "NAVER_COMMERCE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "CONTENT_DB_PATH": str(self.database_path),
-            "PACKAGES_DIR": str(self.packages_dir),
+            "PACKAGES_DIR": str(self.packages_root),
             "DAGSTER_HOME": str(self.dagster_home),
         }
 

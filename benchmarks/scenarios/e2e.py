@@ -4,10 +4,8 @@
 and packages folder. `overhead_seconds` is the wall time minus the API floor: everything that is
 not waiting for the rate limit (Dagster, the database, package builds).
 
-The store is modelled as one that starts using content-ops today: CONTENT_OPS_FIRST_DAY is today
-(KST), so the first partition holds the whole catalog, as on a fresh install. Each further
-partition adds Dagster bookkeeping (a planned and a materialization event per sync asset); the
-step parameter `first_day` sets another first day to measure that.
+The store is the single store `default` on a fresh install: its first sync lists the whole
+catalog, one run per job.
 """
 
 from __future__ import annotations
@@ -16,10 +14,8 @@ import importlib.util
 import os
 import tempfile
 import time
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from benchmarks.emulator_process import ROOT, EmulatorProcess
 from benchmarks.metrics import api_calls, count_status, floor_seconds
@@ -51,10 +47,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         home = scratch / "dagster_home"
         home.mkdir()
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
-        today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
-        first_day = str(params.get("first_day") or today)
+        os.environ.pop("CONTENT_OPS_STORES", None)
         os.environ.update(
-            CONTENT_OPS_FIRST_DAY=first_day,
             DAGSTER_HOME=str(home),
             NAVER_COMMERCE_BASE_URL=emulator.base_url,
             NAVER_COMMERCE_CLIENT_ID=DEFAULT_CLIENT_ID,
@@ -79,7 +73,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         called_at = time.time()  # the instance records run times on this clock
         try:
-            metadata = run_script.materialize()
+            metadata = run_script.materialize()["default"]
         except SystemExit as exc:  # materialize() reports a failed run this way
             raise RuntimeError(str(exc)) from None
         wall = time.perf_counter() - started
@@ -100,19 +94,12 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         "overhead_seconds": round(wall - api_floor, 3),
         "import_seconds": round(import_seconds, 3),
         "instance_setup_seconds": round(instance_setup_seconds, 3),
-        "first_day": first_day,
-        "partitions": _partition_count(first_day),
         "api_calls": api_calls(requests),
         "responses_429": count_status(requests, "429"),
         "server_requests": requests,
         "assets": breakdown,
         "timeline": timeline,
     }
-
-
-def _partition_count(first_day: str) -> int:
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date()
-    return (today - date.fromisoformat(first_day)).days + 1
 
 
 def _run_timeline(called_at: float, returned_at: float) -> dict[str, Any]:

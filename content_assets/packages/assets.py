@@ -21,11 +21,12 @@ from content_assets.packages.plan import PackageRenderer
 from content_assets.packages.records import record_run
 from content_assets.packages.run_metadata import PackageRun, run_metadata
 from content_assets.packages.settings import PackageSettingsResource
-from content_assets.pool import GROUP, POOL
 from content_assets.run_stoppers import stops_run
+from content_assets.stores import GROUP, store_of, store_partitions, uses_own_settings
 from resources.commerce_api import CommerceApiResource
+from resources.commerce_api.registry import DEFAULT_STORE
 from resources.package_files import PackageWriter
-from resources.store import DuckDBStore
+from resources.store import DuckDBStore, package_records
 
 
 
@@ -44,8 +45,10 @@ class PackagesConfig(dg.Config):
     max_error_ratio: float = 0.2
 
 
-@dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"}, pool=POOL,
-          description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product.")
+@dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"},
+          partitions_def=store_partitions,
+          description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product, "
+                      "under PACKAGES_DIR/<store>/.")
 @stops_run
 def content_packages(
     context: dg.AssetExecutionContext,
@@ -56,13 +59,19 @@ def content_packages(
     package_writer: PackageWriter,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
+    shop = store_of(context)
+    packages_root, package_writer = package_writer.root, package_writer.for_store(shop.key)
+    store = store.for_store(shop.key)
+    if shop.key == DEFAULT_STORE:  # a single-store folder of old, carried into default/
+        with store.connect() as catalog:
+            package_records.rebase_paths(catalog.con, str(packages_root), str(package_writer.root))
     templates = package_settings.checked_templates()  # loaded once per run
     settings, version = package_settings.settings(), package_settings.version(templates)
     claim = claim_work(context.log, store, package_writer, version, package_settings.variants_of,
                        max_items=config.max_items, max_attempts=package_settings.max_attempts)
     cache = package_writer.image_cache()
     batch = build_batch(context.log, config, claim.jobs, claim.products, PackageRenderer(templates, settings),
-                        package_writer, cache, commerce_api.get_client().fetch_image)
+                        package_writer, cache, commerce_api.client_for(shop, configured=uses_own_settings(shop)).fetch_image)
     with store.connect() as catalog:
         recorded = record_run(catalog, claim.items, batch, package_writer, cache)
         gallery = GalleryRefresh()

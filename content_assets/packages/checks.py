@@ -2,12 +2,12 @@
 
 import dagster as dg
 
-from content_assets.pool import POOL
+from content_assets.stores import checked_store
 from content_assets.sync.checks import examples
 from resources.store import DuckDBStore, refresh_queue
 
 
-@dg.asset_check(asset="content_packages", pool=POOL,
+@dg.asset_check(asset="content_packages",
                 description="Every product enqueued or claimed during the run ends it done or failed")
 def content_packages_queue_items_finished(
     context: dg.AssetCheckExecutionContext, store: DuckDBStore
@@ -16,7 +16,7 @@ def content_packages_queue_items_finished(
     run_start = run.start_time if run is not None and run.start_time is not None else None
     if run_start is None:
         return dg.AssetCheckResult(passed=True, description="the run has no start time to compare with")
-    with store.connect() as catalog:
+    with checked_store(context, store).connect() as catalog:
         unfinished = catalog.con.execute(
             f"""
             SELECT origin_product_no, status FROM refresh_queue

@@ -22,6 +22,7 @@ from content_assets.slo.history import (
     latest_metrics,
 )
 from content_assets.slo.budgets import BUDGETS, REGRESSION_METRICS, SLOS, RegressionMetric, Slo, SloBudgets
+from content_assets.stores import PARTITION_TAG
 
 SUMMARY_ASSETS = ("refresh_queue", "content_packages")  # the last asset of a sync run and of a package run
 
@@ -104,7 +105,8 @@ def _trend(slo: Slo, current: float, earlier: Sequence[float]) -> str:
     return f"{'worse' if comparison.change > 0 else 'better'} ({comparison.change:+.0%} vs median of {comparison.runs})"
 
 
-def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS) -> tuple[str, int, int]:
+def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS,
+                store: str | None = None) -> tuple[str, int, int]:
     """A markdown table of every SLO; (table, met, missed).
 
     Each SLO shows the newest run that measured it: a run with nothing to measure (no detail
@@ -115,9 +117,9 @@ def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS) -> 
     runs_by_asset: dict[str, list[RecordedMetrics]] = {}
     for slo in SLOS:
         if slo.asset not in runs_by_asset:
-            latest = latest_metrics(instance, slo.asset)
+            latest = latest_metrics(instance, slo.asset, store)
             runs_by_asset[slo.asset] = [] if latest is None else [
-                latest, *earlier_runs_metrics(instance, slo.asset, latest.run_id, budgets.regression_history_runs)
+                latest, *earlier_runs_metrics(instance, slo.asset, latest.run_id, budgets.regression_history_runs, store)
             ]
         measured = [m for m in (slo.measure(run.metadata, budgets) for run in runs_by_asset[slo.asset])
                     if m.value is not None]
@@ -136,13 +138,14 @@ def slo_summary(instance: dg.DagsterInstance, budgets: SloBudgets = BUDGETS) -> 
 SUMMARY_DESCRIPTION = "Every SLO at a glance: value, threshold, pass or fail, trend against earlier runs"
 
 
-def _summary_result(instance: dg.DagsterInstance) -> dg.AssetCheckResult:
-    table, passed, failed = slo_summary(instance)
+def _summary_result(instance: dg.DagsterInstance, store: str | None) -> dg.AssetCheckResult:
+    table, passed, failed = slo_summary(instance, store=store)
     return dg.AssetCheckResult(
         passed=failed == 0,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{passed} SLO(s) met, {failed} missed",
-        metadata={"slo_summary": dg.MetadataValue.md(table), "slos_met": passed, "slos_missed": failed},
+        metadata={"store": store, "slo_summary": dg.MetadataValue.md(table), "slos_met": passed,
+                  "slos_missed": failed},
     )
 
 
@@ -177,15 +180,16 @@ def metric_checks(asset: str) -> dg.AssetChecksDefinition:
         selected = [spec.key for spec in specs if spec.key in context.selected_asset_check_keys]
         # The SLO and regression checks judge the same materialization: read it once.
         needs_metrics = any(key.name in slos or key.name == "no_regression" for key in selected)
-        recorded = latest_metrics(context.instance, asset) if needs_metrics else None
+        store = context.run.tags.get(PARTITION_TAG)  # the store whose run this is
+        recorded = latest_metrics(context.instance, asset, store) if needs_metrics else None
         for key in selected:
             if key.name == "slo_summary":
-                result = _summary_result(context.instance)
+                result = _summary_result(context.instance, store)
             elif recorded is None:
                 result = _not_materialized(asset)
             elif key.name == "no_regression":
                 history = earlier_runs_metrics(context.instance, asset, recorded.run_id,
-                                               BUDGETS.regression_history_runs)
+                                               BUDGETS.regression_history_runs, store)
                 result = evaluate_regression(regression_metrics, recorded.metadata, [run.metadata for run in history])
             else:
                 result = evaluate_slo(slos[key.name], recorded.metadata, provenance=_provenance(recorded, context))

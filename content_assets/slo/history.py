@@ -1,9 +1,8 @@
 """An asset's recorded metrics, read back from the Dagster instance: the current run's
 materialization and those of earlier runs, one per run.
 
-A run over a range of partitions records one materialization per day with the same metadata, so
-history is walked run by run (jumping to before each run's start), not event by event: ten runs
-cost ten small queries whether they covered one day or five hundred.
+History is a store's (a partition's) and is walked run by run (jumping to before each run's
+start), not event by event.
 """
 
 from __future__ import annotations
@@ -29,22 +28,26 @@ def _record_metrics(record: dg.EventLogRecord) -> RecordedMetrics:
     return RecordedMetrics(record.run_id, record.timestamp, metadata)
 
 
-def latest_metrics(instance: dg.DagsterInstance, asset: str) -> RecordedMetrics | None:
-    """The asset's newest materialization: the one its run just made, when a check runs after it."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=1).records
+def _filter(asset: str, store: str | None, before: float | None = None) -> dg.AssetRecordsFilter:
+    return dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[store] if store else None,
+                                 before_timestamp=before)
+
+
+def latest_metrics(instance: dg.DagsterInstance, asset: str, store: str | None = None) -> RecordedMetrics | None:
+    """The asset's newest materialization (of `store`, a partition): the one its run just made,
+    when a check runs after it."""
+    records = instance.fetch_materializations(_filter(asset, store), limit=1).records
     return _record_metrics(records[0]) if records else None
 
 
 def earlier_runs_metrics(
-    instance: dg.DagsterInstance, asset: str, before_run_id: str, runs: int
+    instance: dg.DagsterInstance, asset: str, before_run_id: str, runs: int, store: str | None = None
 ) -> list[RecordedMetrics]:
-    """The asset's metrics from up to `runs` earlier runs, newest first, one per run."""
+    """The asset's metrics (of `store`) from up to `runs` earlier runs, newest first, one per run."""
     before = _run_start(instance, before_run_id)
     history: list[RecordedMetrics] = []
     while len(history) < runs:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), before_timestamp=before), limit=1
-        ).records
+        records = instance.fetch_materializations(_filter(asset, store, before), limit=1).records
         if not records:
             break
         record = records[0]

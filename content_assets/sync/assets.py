@@ -4,9 +4,10 @@ The first three are one multi-asset because their work overlaps (details of page
 while page 2 is listed, and details are upserted as they arrive); each still records its own
 materialization and metadata.
 
-All four are partitioned by KST day of `modifiedDate`. A range of days (a backfill, or the whole
-catalog) runs as one run with one search over the whole range, not one run per day. Re-running a
-partition is idempotent: unchanged products are skipped by modifiedDate and payload hash.
+All four are partitioned by store (content_assets/stores.py): a run syncs one store, into its own
+DuckDB file, through its own app. What a run lists is a window of KST days (window.py): the whole
+catalog the first time, then from the store's cursor on. Re-running is idempotent: unchanged
+products are skipped by modifiedDate and payload hash.
 
 Whatever a sync stored reaches the refresh queue, even when the run is then judged failed: the
 sync enqueues its stored changes before it raises, so no package waits on an unrelated failure.
@@ -15,22 +16,24 @@ sync enqueues its stored changes before it raises, so no package waits on an unr
 import functools
 import time
 from contextlib import ExitStack
-from datetime import date
+from typing import Optional
 
 import dagster as dg
 
 from content_assets.packages.settings import PackageSettingsResource
-from content_assets.pool import GROUP, POOL
 from content_assets.run_stoppers import stops_run
+from content_assets.stores import APP_TAG, GROUP, store_of, store_partitions, uses_own_settings
 from content_assets.sync.engine import ALL_STATUS_TYPES, DEFAULT_MAX_ERROR_RATIO, SyncAborted, run_sync
 from content_assets.sync.freshness import products_freshness
 from content_assets.sync.media_warmup import MediaWarmup, WarmupReport, media_warmup
-from content_assets.sync.partitions import catalog_days, modified_days
 from content_assets.sync.report import SyncReport
 from content_assets.sync.table_metadata import table_metadata
+from content_assets.sync.window import FULL, SyncWindow, kst_today, sync_window
 from resources.commerce_api import CommerceApiClient, CommerceApiResource
+from resources.commerce_api.registry import Store
 from resources.package_files.writer import PackageWriter
 from resources.store import CatalogStore, DuckDBStore, refresh_queue
+from resources.store.sync_cursor import advance_cursor, oldest_unsynced_day, read_cursor
 
 
 class SyncConfig(dg.Config):
@@ -44,6 +47,12 @@ class SyncConfig(dg.Config):
     # limit: content_packages then only publishes them.
     warm_media: bool = True
     warm_media_threads: int = 2
+    # Which products are listed (content_assets/sync/window.py): by default from the store's cursor
+    # on (the whole catalog the first time); full_refresh lists everything again; modified_from /
+    # modified_to (KST days, 2026-12-01) re-sync those days only, leaving the cursor where it is.
+    full_refresh: bool = False
+    modified_from: Optional[str] = None
+    modified_to: Optional[str] = None
 
 
 def _ms(seconds: float | None) -> float | None:
@@ -81,10 +90,8 @@ def _quarantine_metadata(report: SyncReport, quarantined_total: int) -> dict[str
                      description="One row per origin product; unchanged rows are skipped by payload hash.",
                      freshness_policy=products_freshness()),
     ],
-    pool=POOL,
     can_subset=False,
-    partitions_def=catalog_days,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    partitions_def=store_partitions,
 )
 @stops_run
 def catalog_sync(
@@ -95,13 +102,15 @@ def catalog_sync(
     package_writer: PackageWriter,
     package_settings: PackageSettingsResource,
 ):
-    client, token_fetch_seconds = _signed_in(commerce_api)
-    modified_from, modified_to = days = modified_days(context)
-    since = f"from {modified_from} to" if modified_from else "on or before"
-    context.log.info(f"syncing products modified {since} {modified_to} (KST)")
-    with store.connect() as catalog, ExitStack() as stack:
+    shop = store_of(context)
+    _warn_if_untagged(context, shop)
+    client, token_fetch_seconds = _signed_in(commerce_api, shop)
+    package_writer = package_writer.for_store(shop.key)
+    with store.for_store(shop.key).connect() as catalog, ExitStack() as stack:
+        window = _window(config, catalog)
+        context.log.info(f"store {shop.key}: syncing {window.describe()}")
         warmup = _open_warmup(config, client, package_writer, package_settings, stack)
-        report, warmed = _sync_with_warmup(context, config, commerce_api, client, warmup, catalog, days)
+        report, warmed = _sync_with_warmup(context, config, commerce_api, client, warmup, catalog, window)
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
         product_rows = catalog.count("products")
@@ -111,9 +120,11 @@ def catalog_sync(
         # Enqueued here, before the run is judged: a failed run's stored changes must not wait for
         # the next successful sync (refresh_queue, the asset, does not run after a failure).
         enqueued = enqueue_stored_changes(catalog) if failed else None
+        cursor = _advance(catalog, window, context.run.run_id) if not failed else None
 
     yield dg.MaterializeResult(asset_key="product_list", metadata={
-        **_product_list_metadata(report, client, list_rows, token_fetch_seconds), **shown["product_list"]})
+        **_product_list_metadata(report, client, list_rows, token_fetch_seconds),
+        **_window_metadata(shop, window, cursor), **shown["product_list"]})
     yield dg.MaterializeResult(asset_key="product_details",
                                metadata=_product_details_metadata(report, client, detail_rows, warmed))
     products_metadata = _products_metadata(report, client, product_rows, quarantined_total)
@@ -124,9 +135,49 @@ def catalog_sync(
     yield dg.MaterializeResult(asset_key="products", metadata={**products_metadata, **shown["products"]})
 
 
-def _signed_in(commerce_api: CommerceApiResource) -> tuple[CommerceApiClient, float]:
-    """The client, signed in: its token fetched first, and how long that took."""
-    client = commerce_api.get_client()
+def _window(config: SyncConfig, catalog: CatalogStore) -> SyncWindow:
+    cursor = read_cursor(catalog.con)
+    try:
+        return sync_window(cursor=cursor.synced_from if cursor else None, today=kst_today(),
+                           full_refresh=config.full_refresh, modified_from=config.modified_from,
+                           modified_to=config.modified_to)
+    except ValueError as exc:
+        raise dg.Failure(description=f"bad sync config: {exc}") from None
+
+
+def _advance(catalog: CatalogStore, window: SyncWindow, run_id: str) -> str | None:
+    """Move the cursor after a complete sync: to the day it listed up to, or back to the oldest day
+    with a product still not synced (a failure, a quarantined product), which must be listed again."""
+    if not window.moves_cursor:
+        return None
+    pending = oldest_unsynced_day(catalog.con)
+    day = min(window.modified_to, pending) if pending else window.modified_to
+    advance_cursor(catalog.con, day, run_id, full_refresh=window.kind == FULL)
+    return day.isoformat()
+
+
+def _window_metadata(shop: Store, window: SyncWindow, cursor: str | None) -> dict[str, object]:
+    return {
+        "store": shop.key,
+        "sync_window": window.kind,
+        "modified_from": window.modified_from.isoformat() if window.modified_from else None,
+        "modified_to": window.modified_to.isoformat(),
+        "cursor_after": cursor,
+    }
+
+
+def _warn_if_untagged(context: dg.AssetExecutionContext, shop: Store) -> None:
+    """A run launched without its app's tag (from the asset graph) is not kept apart from the app's
+    other sellers by the run queue: it still paces itself and retries a 429."""
+    if context.run.tags.get(APP_TAG) != shop.app.key:
+        context.log.warning(f"this run has no {APP_TAG}={shop.app.key} tag, so the run queue does not keep it "
+                            "apart from other syncs through the same app; launch the sync_catalog job "
+                            "(or let the schedule) to have it queued per app")
+
+
+def _signed_in(commerce_api: CommerceApiResource, shop: Store) -> tuple[CommerceApiClient, float]:
+    """The store's client, signed in: its token fetched first, and how long that took."""
+    client = commerce_api.client_for(shop, configured=uses_own_settings(shop))
     token_started = time.perf_counter()
     client.tokens.get()
     return client, time.perf_counter() - token_started
@@ -151,17 +202,16 @@ def _sync_with_warmup(
     client: CommerceApiClient,
     warmup: MediaWarmup | None,
     catalog: CatalogStore,
-    days: tuple[date | None, date],
+    window: SyncWindow,
 ) -> tuple[SyncReport, WarmupReport | None]:
     """run_sync with the media warm-up fed what it fetches and stores. A sync that stops
     enqueues what it stored before it did, then fails the step."""
-    modified_from, modified_to = days
     try:
         report = run_sync(
             client,
             catalog,
-            modified_from=modified_from,
-            modified_to=modified_to,
+            modified_from=window.modified_from,
+            modified_to=window.modified_to,
             page_size=config.page_size,
             status_types=config.status_types,
             max_concurrency=commerce_api.max_concurrency,
@@ -286,14 +336,14 @@ def _warn_of_skipped(context: dg.AssetExecutionContext, report: SyncReport, quar
         )
 
 
-@dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"}, pool=POOL,
-          partitions_def=catalog_days, backfill_policy=dg.BackfillPolicy.single_run(),
+@dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"},
+          partitions_def=store_partitions,
           description="Products whose current version has no content package yet.")
-def refresh_queue_asset(store: DuckDBStore) -> dg.MaterializeResult:
-    # The queue is one for the whole catalog: whatever the day, every product whose current version
-    # has no package yet is enqueued (idempotent), so a product changed again elsewhere is not missed.
+def refresh_queue_asset(context: dg.AssetExecutionContext, store: DuckDBStore) -> dg.MaterializeResult:
+    # Whatever the window listed, every product of the store whose current version has no package
+    # yet is enqueued (idempotent), so a product changed again elsewhere is not missed.
     started = time.perf_counter()
-    with store.connect() as catalog:
+    with store.for_store(context.partition_key).connect() as catalog:
         counts = enqueue_stored_changes(catalog)
         by_status = refresh_queue.status_counts(catalog.con)
         shown = table_metadata(catalog.con, "refresh_queue")

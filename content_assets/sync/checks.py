@@ -8,7 +8,7 @@ import dagster as dg
 
 from resources.store import DELETED, DuckDBStore, quarantine, refresh_queue
 
-from content_assets.pool import POOL
+from content_assets.stores import checked_store
 
 # The API documents salePrice <= 999,999,990; a sale price of zero or less is no price at all.
 MAX_SALE_PRICE = 999_999_990
@@ -32,13 +32,14 @@ PRODUCTS_VALID = dg.AssetCheckSpec(
 )
 
 
-@dg.multi_asset_check(specs=[PRODUCTS_UNIQUE, PRODUCTS_VALID], can_subset=True, pool=POOL,
+@dg.multi_asset_check(specs=[PRODUCTS_UNIQUE, PRODUCTS_VALID], can_subset=True,
                       description="The blocking data checks on products, in one step and one connection")
 def products_data_checks(
     context: dg.AssetCheckExecutionContext, store: DuckDBStore
 ) -> Iterator[dg.AssetCheckResult]:
     selected = context.selected_asset_check_keys
     results: list[dg.AssetCheckResult] = []
+    store = checked_store(context, store)
     with store.connect() as catalog:
         if PRODUCTS_UNIQUE.key in selected:
             duplicates = catalog.con.execute(
@@ -47,7 +48,8 @@ def products_data_checks(
             results.append(dg.AssetCheckResult(
                 asset_key=PRODUCTS_UNIQUE.asset_key, check_name=PRODUCTS_UNIQUE.name,
                 passed=not duplicates,
-                metadata={"duplicated_numbers": len(duplicates), "examples": examples(duplicates)},
+                metadata={"store": store.store_key, "duplicated_numbers": len(duplicates),
+                          "examples": examples(duplicates)},
             ))
         if PRODUCTS_VALID.key in selected:
             invalid = catalog.con.execute(
@@ -66,7 +68,8 @@ def products_data_checks(
             results.append(dg.AssetCheckResult(
                 asset_key=PRODUCTS_VALID.asset_key, check_name=PRODUCTS_VALID.name,
                 passed=not invalid,
-                metadata={"invalid_products": len(invalid), "examples": examples(invalid)},
+                metadata={"store": store.store_key, "invalid_products": len(invalid),
+                          "examples": examples(invalid)},
             ))
     # Reported once the connection is closed; a failed one (ERROR) fails the step after both are
     # reported, and that stops what depends on products.
@@ -82,9 +85,10 @@ def _quarantine_table(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-@dg.asset_check(asset="products", pool=POOL,
+@dg.asset_check(asset="products",
                 description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
-def products_quarantine(store: DuckDBStore) -> dg.AssetCheckResult:
+def products_quarantine(context: dg.AssetCheckExecutionContext, store: DuckDBStore) -> dg.AssetCheckResult:
+    store = checked_store(context, store)
     # Quarantined products are held back from syncs, not lost: someone should look at them, but
     # packages of every other product go on.
     with store.connect() as catalog:
@@ -109,9 +113,10 @@ def products_quarantine(store: DuckDBStore) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset="refresh_queue", blocking=True, pool=POOL,
+@dg.asset_check(asset="refresh_queue", blocking=True,
                 description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
-def refresh_queue_no_stuck_items(store: DuckDBStore) -> dg.AssetCheckResult:
+def refresh_queue_no_stuck_items(context: dg.AssetCheckExecutionContext, store: DuckDBStore) -> dg.AssetCheckResult:
+    store = checked_store(context, store)
     with store.connect() as catalog:
         stuck = catalog.con.execute(
             f"""

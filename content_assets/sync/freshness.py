@@ -11,8 +11,8 @@ from itertools import islice
 import dagster as dg
 from dagster._utils.schedules import cron_string_iterator  # Dagster's own cron reader (no public one in 1.13)
 
-from content_assets.environment import SYNC_TODAY_CRON
-from content_assets.sync.partitions import CATALOG_TIMEZONE
+from content_assets.environment import SYNC_CRON
+from content_assets.sync.window import CATALOG_TIMEZONE
 
 # A sync run's own time, beyond its tick: the schedule's run lands this long after the tick at most.
 SYNC_SLACK = timedelta(minutes=15)
@@ -31,6 +31,6 @@ def longest_gap(cron: str, timezone: str = CATALOG_TIMEZONE, *, after: float | N
     return max(gaps)
 
 
-def products_freshness(cron: str = SYNC_TODAY_CRON) -> dg.FreshnessPolicy:
+def products_freshness(cron: str = SYNC_CRON) -> dg.FreshnessPolicy:
     gap = longest_gap(cron)
     return dg.FreshnessPolicy.time_window(fail_window=2 * gap + SYNC_SLACK, warn_window=gap + SYNC_SLACK)

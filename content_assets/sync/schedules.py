@@ -1,27 +1,16 @@
-"""Schedules: today's partition refreshed at a steady cadence (hourly by default), and yesterday's
-closed after midnight KST so that changes made in its last hour are not missed."""
+"""The schedule: every store synced at the cadence of CONTENT_OPS_SYNC_CRON (cron, KST; hourly by
+default), a run per store. Each run lists from its store's cursor on (window.py), which takes in
+the day before as long as the last sync started on it: no second schedule has to close a day."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from content_assets.environment import SYNC_TODAY_CRON
+from content_assets.environment import STORES, SYNC_CRON
 from content_assets.jobs import sync_catalog_job
-from content_assets.sync.partitions import CATALOG_TIMEZONE, FIRST_DAY
-
-# Cron in KST. CONTENT_OPS_SYNC_CRON="*/15 * * * *" refreshes today every 15 minutes.
-# Half an hour after midnight: past the last hourly refresh of the day before, clear of the 00:00 one.
-CLOSE_YESTERDAY_CRON = "30 0 * * *"
-
-
-def kst_day(moment: datetime) -> str:
-    """The partition key (KST calendar day) a moment falls on."""
-    return moment.astimezone(ZoneInfo(CATALOG_TIMEZONE)).date().isoformat()
-
-
-def _before_first_day(day: str) -> dg.SkipReason:
-    return dg.SkipReason(f"{day} is before CONTENT_OPS_FIRST_DAY ({FIRST_DAY}): no such partition")
+from content_assets.stores import sync_tags
+from content_assets.sync.window import CATALOG_TIMEZONE
 
 
 def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
@@ -29,33 +18,17 @@ def _tick_time(context: dg.ScheduleEvaluationContext) -> datetime:
 
 
 @dg.schedule(
-    cron_schedule=SYNC_TODAY_CRON,
+    cron_schedule=SYNC_CRON,
     execution_timezone=CATALOG_TIMEZONE,
     job=sync_catalog_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Syncs today's partition (KST) at the cadence in CONTENT_OPS_SYNC_CRON (default hourly).",
+    description="Syncs every store (a run each, queued one at a time per app) at the cadence in "
+                "CONTENT_OPS_SYNC_CRON (default hourly, KST).",
 )
-def sync_today_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    tick = _tick_time(context)
-    day = kst_day(tick)
-    if day < FIRST_DAY:
-        return _before_first_day(day)
-    return dg.RunRequest(run_key=f"today:{day}:{tick.isoformat()}", partition_key=day)
+def sync_stores_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    tick = _tick_time(context).isoformat()
+    return [dg.RunRequest(run_key=f"sync:{key}:{tick}", partition_key=key, tags=sync_tags(key))
+            for key in STORES.keys]
 
 
-@dg.schedule(
-    cron_schedule=CLOSE_YESTERDAY_CRON,
-    execution_timezone=CATALOG_TIMEZONE,
-    job=sync_catalog_job,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Syncs yesterday's partition (KST) once more at 00:30, after the day is over.",
-)
-def close_yesterday_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    tick = _tick_time(context)
-    day = kst_day(tick - timedelta(days=1))
-    if day < FIRST_DAY:
-        return _before_first_day(day)  # the first partition's day: it holds every day before it
-    return dg.RunRequest(run_key=f"close:{day}", partition_key=day)
-
-
-SCHEDULES = [sync_today_schedule, close_yesterday_schedule]
+SCHEDULES = [sync_stores_schedule]

@@ -53,7 +53,7 @@ def unreachable(base_url: str, exc: httpx.TransportError) -> str | None:
 
 
 def gateway_refusal(response: httpx.Response, code: str | None, client_id: str) -> Refusal | None:
-    """403 GW.IP_NOT_ALLOWED and 429 GW.QUOTA_LIMIT, on any API."""
+    """403 GW.IP_NOT_ALLOWED and 429 GW.QUOTA_LIMIT (by the hour or day), on any API."""
     if response.status_code == 403 and code == "GW.IP_NOT_ALLOWED":
         return IpNotAllowedError, (
             f"the Commerce API does not accept calls from this machine's IP address (403 GW.IP_NOT_ALLOWED); "
@@ -61,6 +61,9 @@ def gateway_refusal(response: httpx.Response, code: str | None, client_id: str) 
             "center, then run again")
     if response.status_code == 429 and code == "GW.QUOTA_LIMIT":
         period = response.headers.get("GNCP-GW-Quota-Period", "unknown period")
+        if period.upper() == "SECONDS":
+            return None  # a solution app's per-seller quota: over in a second, retried like a 429
+
         limit = response.headers.get("GNCP-GW-Quota-Limit", "unknown")
         return QuotaLimitedError, (
             f"the Commerce API app is over its quota (429 GW.QUOTA_LIMIT: {limit} call(s) per {period}); "

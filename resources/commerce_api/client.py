@@ -96,6 +96,11 @@ class _CallState:
                           pacer_wait_seconds=self.pacer_wait, product_no=self.product_no)
 
 
+def new_pacers(rate: float, safety: float) -> dict[str, Pacer]:
+    """A pacer per API, as one app's buckets are one per API."""
+    return {api: Pacer(api, rate=rate, safety=safety) for api in APIS}
+
+
 class CommerceApiClient:
     """Talks to the Commerce API at `base_url`. Never logs, stores or raises the secret or token."""
 
@@ -105,6 +110,7 @@ class CommerceApiClient:
         base_url: str,
         client_id: str,
         client_secret: str,
+        account_id: str | None = None,
         timeout_seconds: float = 10.0,
         initial_rate_per_second: float = 2.0,
         pacing_safety: float = 0.99,
@@ -115,12 +121,15 @@ class CommerceApiClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         wall_clock: Callable[[], float] = time.time,
+        pacers: dict[str, Pacer] | None = None,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("NAVER_COMMERCE_CLIENT_ID and NAVER_COMMERCE_CLIENT_SECRET must both be set")
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
+        # A seller served by a SELLER-type solution app: the token is asked for this account.
+        self.account_id = account_id
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._wall_clock = wall_clock  # signs the token's timestamp; a test sets it wrong on purpose
@@ -131,9 +140,9 @@ class CommerceApiClient:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, limits=limits, transport=transport)
         # Images come from the CDN: no token, no API rate limit, so a client of their own.
         self._images = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=True)
-        self.pacers = {
-            api: Pacer(api, rate=initial_rate_per_second, safety=pacing_safety) for api in APIS
-        }
+        # The buckets belong to the app: clients of one app's sellers in one process are given
+        # the same pacers (CommerceApiResource.client_for), so together they keep the app's pace.
+        self.pacers = pacers if pacers is not None else new_pacers(initial_rate_per_second, pacing_safety)
         self.stats = CallStats()
         self.tokens = TokenCache(self._request_token, refresh_margin_seconds=token_refresh_margin_seconds)
 
@@ -273,8 +282,10 @@ class CommerceApiClient:
             "timestamp": str(timestamp),
             "grant_type": "client_credentials",
             "client_secret_sign": sign,
-            "type": "SELF",
+            "type": "SELLER" if self.account_id else "SELF",
         }
+        if self.account_id:
+            form["account_id"] = self.account_id
         try:
             response = self._call("token", "POST", TOKEN_PATH, form_body=form, authenticated=False)
         except ApiAccessError:

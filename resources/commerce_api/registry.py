@@ -83,6 +83,11 @@ class Store:
 class StoreRegistry:
     stores: dict[str, Store]
     apps: dict[str, App]
+    path: str | None = None  # None: no stores file, the one store `default` of the environment
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.stores)
 
     def store(self, key: str) -> Store:
         try:
@@ -114,7 +119,7 @@ def load_registry(path: str | Path | None = None, environ: Mapping[str, str] | N
               for key, table in _tables(where, document, "stores").items()}
     if not stores:
         raise StoreRegistryError(f"{where}: no [stores.*] table")
-    return StoreRegistry(stores, apps)
+    return StoreRegistry(stores, apps, str(path))
 
 
 def _tables(where: str, document: dict, section: str) -> dict[str, dict]:

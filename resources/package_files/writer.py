@@ -31,12 +31,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from resources.commerce_api.registry import DEFAULT_STORE
+
 from .image_cache import ImageCache
+from .layout import BUILDS, CACHE, STAGING, carry_single_store_folder, store_packages_dir
 
 DEFAULT_PACKAGES_DIR = "data/packages"
-BUILDS = ".builds"
-STAGING = ".staging"
-CACHE = ".cache"
 _VARIANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _FILE = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*\.[a-z0-9]+$")
 _ROOT_FILE = re.compile(r"^[a-z0-9_-]+\.(html|json)$")
@@ -118,6 +118,13 @@ class PackageWriter(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.packages_dir)
+
+    def for_store(self, store_key: str) -> PackageWriter:
+        """The writer of `store_key`'s folder (resources/package_files/layout.py); for store
+        `default`, a single-store folder of old is carried into it first."""
+        if store_key == DEFAULT_STORE:
+            carry_single_store_folder(self.root)
+        return PackageWriter(packages_dir=str(store_packages_dir(self.root, store_key)))
 
     def image_cache(self) -> ImageCache:
         """The image cache lives beside the packages: hard links need one file system."""

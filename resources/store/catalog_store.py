@@ -160,9 +160,10 @@ class CatalogStore:
             )
             con.execute(
                 """
-                INSERT OR REPLACE INTO product_list
+                INSERT OR REPLACE INTO product_list BY NAME
                 SELECT * EXCLUDE (reg_date, modified_date, channel_count),
-                       reg_date::TIMESTAMPTZ, modified_date::TIMESTAMPTZ, channel_count, now()
+                       reg_date::TIMESTAMPTZ AS reg_date, modified_date::TIMESTAMPTZ AS modified_date,
+                       channel_count, now() AS listed_at
                 FROM (SELECT * FROM listing_page QUALIFY row_number() OVER (PARTITION BY origin_product_no) = 1)
                 """
             )
@@ -196,7 +197,7 @@ class CatalogStore:
             # The detail belongs to the modifiedDate the list showed when it was asked for.
             con.execute(
                 """
-                INSERT OR REPLACE INTO product_details
+                INSERT OR REPLACE INTO product_details (origin_product_no, modified_date, fetched_at)
                 SELECT d.origin_product_no, l.modified_date, now()
                 FROM detail_chunk d JOIN product_list l USING (origin_product_no)
                 """
@@ -247,7 +248,8 @@ class CatalogStore:
         if not errors:
             return
         self.con.executemany(
-            "INSERT INTO sync_errors VALUES (?, ?, ?, ?, ?, ?, now())",
+            "INSERT INTO sync_errors (run_id, origin_product_no, api, status, code, message, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, now())",
             [[run_id, e.origin_product_no, e.api, e.status, e.code, e.message] for e in errors],
         )
 

@@ -224,3 +224,14 @@ def quarantined_products(con: duckdb.DuckDBPyConnection) -> list[QuarantinedProd
         """
     ).fetchall()
     return [QuarantinedProduct(*row) for row in rows]
+
+
+def rebase_paths(con: duckdb.DuckDBPyConnection, old_root: str, new_root: str) -> int:
+    """Point recorded package paths under `old_root` at `new_root` (a single-store packages folder
+    carried into its store's folder: resources/package_files/layout.py); the rows changed."""
+    old, new = old_root.rstrip("/") + "/", new_root.rstrip("/") + "/"
+    rows = con.execute(
+        "UPDATE packages SET path = ? || substr(path, ?) WHERE starts_with(path, ?) AND NOT starts_with(path, ?)",
+        [new, len(old) + 1, old, new],
+    ).fetchone()
+    return int(rows[0]) if rows else 0

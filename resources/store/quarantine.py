@@ -100,7 +100,8 @@ def record(
         # detail belongs to it); a listing entry that does not parse has none to trust.
         con.execute(
             """
-            INSERT OR REPLACE INTO sync_quarantine
+            INSERT OR REPLACE INTO sync_quarantine (origin_product_no, modified_date, api, status, code, reason,
+                                                    failures, first_failed_at, last_failed_at, retry_after)
             SELECT r.origin_product_no, CASE WHEN r.api = 'detail' THEN l.modified_date END, r.api, r.status,
                    r.code, r.reason, r.failures, r.first_failed_at, ?, r.retry_after
             FROM quarantine_rows r LEFT JOIN product_list l USING (origin_product_no)

@@ -11,6 +11,8 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from resources.commerce_api.registry import DEFAULT_STORE
+
 from .catalog_store import CatalogStore
 from .schema import migrate
 
@@ -39,19 +41,37 @@ def is_lock_conflict(exc: duckdb.Error) -> bool:
     return any(text in str(exc) for text in _LOCK_MESSAGES)
 
 
+def store_database_path(database_path: str | Path, store_key: str) -> Path:
+    """A store's DuckDB file: `CONTENT_DB_PATH` itself for store `default` (the single store of old,
+    so its file stays where it was), `stores/<key>.duckdb` beside it for any other store."""
+    path = Path(database_path)
+    return path if store_key == DEFAULT_STORE else path.parent / "stores" / f"{store_key}.duckdb"
+
+
 class DuckDBStore(dg.ConfigurableResource):
-    """The local copy of the catalog. Path from `CONTENT_DB_PATH`."""
+    """The local copy of the catalog: a DuckDB file per store (DuckDB lets one process write a file,
+    so stores sync in parallel only if each has its own). Path from `CONTENT_DB_PATH`."""
 
     database_path: str = DEFAULT_DATABASE_PATH
+    store_key: str = DEFAULT_STORE
     # DuckDB's own default is 80% of RAM, and it keeps what it wrote resident up to that; a sync
     # needs little, and what does not fit spills to disk.
     memory_limit: str = "128MB"
     # A program that has the file open only for a moment (a quick query) is waited for this long.
     lock_wait_seconds: float = 3.0
 
+    def for_store(self, store_key: str) -> DuckDBStore:
+        """The same settings, for `store_key`'s catalog."""
+        return DuckDBStore(database_path=self.database_path, store_key=store_key,
+                           memory_limit=self.memory_limit, lock_wait_seconds=self.lock_wait_seconds)
+
+    @property
+    def path(self) -> Path:
+        return store_database_path(self.database_path, self.store_key)
+
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:
-        path = Path(self.database_path)
+        path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(path)
         try:
@@ -61,7 +81,7 @@ class DuckDBStore(dg.ConfigurableResource):
             # Hand freed memory back to the OS soon, and skip order bookkeeping no query needs.
             con.execute("SET allocator_flush_threshold = '16MB'")
             con.execute("SET preserve_insertion_order = false")
-            migrate(con)
+            migrate(con, self.store_key)
             yield CatalogStore(con)
         finally:
             con.close()

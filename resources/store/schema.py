@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from resources.commerce_api.registry import DEFAULT_STORE  # the store of a catalog made before there were many
+
 # Append only: a migration, once released, never changes.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
     (
@@ -277,11 +279,68 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE refresh_queue ADD COLUMN claimed_by VARCHAR;
         """,
     ),
+    (
+        9,
+        # How far the store is synced (resources/store/sync_cursor.py): the next sync lists from
+        # that KST day on, not the whole catalog.
+        """
+        CREATE TABLE sync_cursor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            synced_from DATE NOT NULL,      -- the KST day the last complete sync started on
+            run_id VARCHAR,
+            full_refresh BOOLEAN NOT NULL,  -- that sync listed the whole catalog
+            updated_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
 )
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply every migration not yet applied; return the versions applied now."""
+class WrongStoreError(ValueError):
+    """The file holds another store's catalog."""
+
+
+def migrate(con: duckdb.DuckDBPyConnection, store_key: str = DEFAULT_STORE) -> list[int]:
+    """Apply every migration not yet applied, then stamp the catalog as `store_key`'s; return the
+    versions applied now."""
+    done = _apply_migrations(con)
+    _stamp_store(con, store_key)
+    return done
+
+
+def _stamp_store(con: duckdb.DuckDBPyConnection, store_key: str) -> None:
+    """Every table carries the store key: a `store_key` column, its default the store whose catalog
+    the file is (one file per store: resources/store/README.md), so catalogs of several stores can
+    be put side by side (ATTACH, UNION ALL BY NAME) and the same rows fit a shared database. A file
+    made before there were many stores becomes store `default`'s. Writes never name the column
+    (they insert by name or by column list); a migration that rebuilds a table keeps it."""
+    con.execute("CREATE TABLE IF NOT EXISTS catalog_store (store_key VARCHAR NOT NULL, stamped_at TIMESTAMPTZ NOT NULL)")
+    stamped = con.execute("SELECT store_key FROM catalog_store").fetchone()
+    if stamped is not None and stamped[0] != store_key:
+        raise WrongStoreError(f"this catalog file belongs to store {stamped[0]!r}, not {store_key!r}")
+    unstamped = [name for (name,) in con.execute(
+        """
+        SELECT t.table_name FROM duckdb_tables() t
+        WHERE t.database_name = current_database() AND t.schema_name = 'main'
+          AND t.table_name NOT IN ('schema_migrations', 'catalog_store')
+          AND NOT EXISTS (SELECT 1 FROM duckdb_columns() c WHERE c.table_oid = t.table_oid AND c.column_name = 'store_key')
+        """).fetchall()]
+    if stamped is not None and not unstamped:
+        return
+    quoted = store_key.replace("'", "''")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in unstamped:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN store_key VARCHAR DEFAULT \'{quoted}\'')
+        if stamped is None:
+            con.execute("INSERT INTO catalog_store VALUES (?, now())", [store_key])
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _apply_migrations(con: duckdb.DuckDBPyConnection) -> list[int]:
     con.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)"
     )

@@ -18,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from dagster import DagsterInstance
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorServer
-from content_assets.pool import ensure_pool_limit
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -79,11 +77,12 @@ class LiveDagster:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    def launch_run(self, job: str, tags: dict[str, str] | None = None) -> str:
+    def launch_run(self, job: str, tags: dict[str, str] | None = None, run_config: dict | None = None) -> str:
         params = {
             "selector": {"repositoryLocationName": "content_ops", "repositoryName": "__repository__", "jobName": job},
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
             "mode": "default",
+            **({"runConfigData": run_config} if run_config else {}),
         }
         result = self.graphql(LAUNCH_RUN, {"params": params})["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", result
@@ -142,8 +141,6 @@ def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: f
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    with DagsterInstance.from_config(str(home)) as instance:
-        ensure_pool_limit(instance)  # as `make ui` does before it starts dagster dev
     port = free_port()
     live = LiveDagster(f"http://127.0.0.1:{port}", home, tmp_path / "content.duckdb", tmp_path / "packages",
                        tmp_path / "dagster-dev.log")

@@ -19,8 +19,8 @@ class Project:
     """The project configured against one emulator, with its own DuckDB file, packages and instance."""
 
     emulator: EmulatorServer
-    database_path: Path
-    packages_dir: Path
+    database_path: Path  # the `default` store's DuckDB file (CONTENT_DB_PATH)
+    packages_dir: Path  # the `default` store's packages: PACKAGES_DIR/default
     dagster_home: Path
     instance: dg.DagsterInstance
     # Package settings other than the code location's, for every run (None: its own).
@@ -34,15 +34,21 @@ class Project:
             resources["package_settings"] = self.package_settings
         return resources
 
-    def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None) -> ProjectRun:
-        """Sync the whole catalog (every partition, as one single-run backfill of sync_catalog), then
-        build packages, as `make run` does; the package run only after a successful sync (the data
+    @property
+    def packages_root(self) -> Path:
+        """PACKAGES_DIR: the store folders and the page listing them."""
+        return self.packages_dir.parent
+
+    def materialize(self, *, raise_on_error: bool = True, run_config: dict | None = None,
+                    store: str = "default") -> ProjectRun:
+        """Sync the store (from its cursor on: the whole catalog the first time), then build its
+        packages, as `make run` does; the package run only after a successful sync (the data
         checks block packages)."""
         from content_assets.definitions import ALL_ASSETS, ALL_CHECKS
         from content_assets.jobs import PACKAGE_ASSETS, SYNC_ASSETS
-        from content_assets.sync.partitions import whole_range_tags
+        from content_assets.stores import sync_tags
 
-        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [(SYNC_ASSETS, whole_range_tags()), (PACKAGE_ASSETS, {})]
+        runs: list[tuple[tuple[str, ...], dict[str, str]]] = [(SYNC_ASSETS, sync_tags(store)), (PACKAGE_ASSETS, {})]
         results = []
         for assets, tags in runs:
             result = dg.materialize(
@@ -50,6 +56,7 @@ class Project:
                 selection=dg.AssetSelection.assets(*assets),
                 resources=self.resources(),
                 instance=self.instance,
+                partition_key=store,
                 tags=tags,
                 run_config=_config_for(run_config, assets),
                 raise_on_error=raise_on_error,
@@ -137,4 +144,4 @@ def project_at(folder: Path, emulator: EmulatorServer) -> Iterator[Project]:
         env.setenv("CONTENT_DB_PATH", str(folder / "content.duckdb"))
         env.setenv("PACKAGES_DIR", str(folder / "packages"))
         with dg.DagsterInstance.get() as instance:
-            yield Project(emulator, folder / "content.duckdb", folder / "packages", home, instance)
+            yield Project(emulator, folder / "content.duckdb", folder / "packages" / "default", home, instance)

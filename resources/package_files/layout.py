@@ -1,0 +1,41 @@
+"""Where each store's packages live: `PACKAGES_DIR/<store>/<originProductNo>/<variant>`, with the
+store's builds, staging and image cache inside its own folder (hard links and atomic renames stay
+on one file system, and one store's sweep never sees another's builds). The top of PACKAGES_DIR
+holds only the store folders and the page that lists them.
+
+A packages folder made before there were many stores (`PACKAGES_DIR/<originProductNo>/...`,
+`.builds` at the top) is carried into `default/` by renames, before store `default`'s first run
+writes anything: the versions' links are relative, so every package stays current and nothing is
+rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from resources.commerce_api.registry import DEFAULT_STORE
+
+BUILDS, STAGING, CACHE = ".builds", ".staging", ".cache"
+# What a single-store folder held at its top, besides the product folders.
+_SINGLE_STORE_ENTRIES = (BUILDS, STAGING, CACHE, "index.html", "repeats.json")
+
+
+def store_packages_dir(packages_dir: str | Path, store_key: str) -> Path:
+    return Path(packages_dir) / store_key
+
+
+def carry_single_store_folder(packages_dir: str | Path) -> int:
+    """Move a single-store packages folder of old into `default/`; the entries moved (0 when there
+    is nothing of old, or `default/` has builds of its own already)."""
+    root = Path(packages_dir)
+    target = root / DEFAULT_STORE
+    if not (root / BUILDS).is_dir() or (target / BUILDS).exists():
+        return 0
+    target.mkdir(exist_ok=True)
+    moved = 0
+    for entry in sorted(os.listdir(root)):
+        if (entry.isdigit() or entry in _SINGLE_STORE_ENTRIES) and not (target / entry).exists():
+            os.replace(root / entry, target / entry)
+            moved += 1
+    return moved
