@@ -1,18 +1,21 @@
 """A faithful emulator of the Naver Commerce API (token, product list, product detail) on loopback."""
 
 from .catalog import Catalog, Product, UnknownProductError
-from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig
+from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedApp, EmulatorConfig
 from .server import EmulatorServer
 from .signature import canonical_bcrypt_salt, client_secret_sign
+from .stores import UnknownStoreError
 
 __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "Catalog",
+    "EmulatedApp",
     "EmulatorConfig",
     "EmulatorServer",
     "Product",
     "UnknownProductError",
+    "UnknownStoreError",
     "canonical_bcrypt_salt",
     "client_secret_sign",
 ]

@@ -13,6 +13,7 @@ from .kst import now_iso_kst
 AUTHN_MESSAGE = "요청을 보낼 권한이 없습니다."
 RATE_LIMIT_MESSAGE = "요청이 많아 서비스를 일시적으로 사용할 수 없습니다."
 QUOTA_LIMIT_MESSAGE = "할당된 시간당 요청량을 초과하였습니다."
+SELLER_QUOTA_LIMIT_MESSAGE = "판매자별 할당된 초당 요청량을 초과하였습니다."
 INTERNAL_ERROR_MESSAGE = "작업 중 오류가 발생하였습니다."
 UNAVAILABLE_MESSAGE = "서비스를 일시적으로 사용할 수 없습니다."
 ROUTE_NOT_FOUND_MESSAGE = "요청하신 리소스를 찾을 수 없습니다."
@@ -82,6 +83,20 @@ def quota_limited() -> ApiError:
         "GW.QUOTA_LIMIT",
         QUOTA_LIMIT_MESSAGE,
         headers=[("GNCP-GW-Quota-Period", "HOURS"), ("GNCP-GW-Quota-Limit", "1")],
+    )
+
+
+def seller_quota_limited(limit: str, remaining: int) -> ApiError:
+    """A seller account over its own per-second quota (a SELLER-type app's), unlike the hourly penalty."""
+    return ApiError(
+        429,
+        "GW.QUOTA_LIMIT",
+        SELLER_QUOTA_LIMIT_MESSAGE,
+        headers=[
+            ("GNCP-GW-Quota-Period", "SECONDS"),
+            ("GNCP-GW-Quota-Limit", limit),
+            ("GNCP-GW-Quota-Remaining", str(remaining)),
+        ],
     )
 
 

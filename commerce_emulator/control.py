@@ -17,13 +17,14 @@ class ControlApi:
         self._server = server
         self._actions: dict[str, tuple[str, Callable[[dict], Any]]] = {
             "modify": ("POST", self._modify),
-            "delete": ("POST", lambda body: {"deleted": server.delete(_int_list(body, "origin_product_nos"))}),
+            "delete": ("POST", lambda body: {"deleted": server.delete(_int_list(body, "origin_product_nos"),
+                                                                      **_target(body))}),
             "rate": ("POST", self._rate),
             "latency": ("POST", self._latency),
             "faults": ("POST", self._faults),
             "inject": ("POST", self._inject),
             "break": ("POST", lambda body: _done(server.break_products(_int_list(body, "origin_product_nos"),
-                                                                        body.get("kind", "404")))),
+                                                                        body.get("kind", "404"), **_target(body)))),
             "expire-tokens": ("POST", lambda body: _done(server.expire_tokens())),
             "clear-penalty": ("POST", lambda body: _done(server.clear_penalty())),
             "reset-stats": ("POST", lambda body: _done(server.reset_stats())),
@@ -54,17 +55,22 @@ class ControlApi:
             return json_reply(400, {"error": str(error)})
 
     def _modify(self, body: dict) -> dict:
+        target = _target(body)
         if "origin_product_nos" in body:
-            return {"modified": self._server.modify(origin_product_nos=_int_list(body, "origin_product_nos"))}
+            numbers = _int_list(body, "origin_product_nos")
+            return {"modified": self._server.modify(origin_product_nos=numbers, **target)}
         if "fraction" not in body:
-            raise ValueError('modify takes {"fraction", "seed"} or {"origin_product_nos"}')
-        return {"modified": self._server.modify(fraction=float(body["fraction"]), seed=int(body.get("seed", 0)))}
+            raise ValueError('modify takes {"fraction", "seed"} or {"origin_product_nos"}, '
+                             'and "client_id"/"account_id" for another store than the default app\'s')
+        fraction, seed = float(body["fraction"]), int(body.get("seed", 0))
+        return {"modified": self._server.modify(fraction=fraction, seed=seed, **target)}
 
     def _rate(self, body: dict) -> dict:
         if "rate" not in body:
-            raise ValueError('rate takes {"rate", "api"?}')
-        self._server.set_rate(float(body["rate"]), body.get("api"))
-        return {"ok": True, "rates": self._server.rates()}
+            raise ValueError('rate takes {"rate", "api"?, "client_id"?}')
+        client_id = _optional_text(body, "client_id")
+        self._server.set_rate(float(body["rate"]), body.get("api"), client_id=client_id)
+        return {"ok": True, "rates": self._server.rates(client_id)}
 
     def _latency(self, body: dict) -> dict:
         self._server.set_latency(float(body.get("mean_ms", 0.0)), float(body.get("jitter_ms", 0.0)))
@@ -95,6 +101,18 @@ def _int_list(body: dict, name: str) -> list[int]:
     if not isinstance(values, list) or any(isinstance(value, bool) or not isinstance(value, int) for value in values):
         raise ValueError(f"{name} must be a list of integers")
     return values
+
+
+def _optional_text(body: dict, name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a string")
+    return value
+
+
+def _target(body: dict) -> dict[str, str | None]:
+    """The store a catalog control acts on: none named is the default app's."""
+    return {"client_id": _optional_text(body, "client_id"), "account_id": _optional_text(body, "account_id")}
 
 
 def _done(_: None) -> dict:

@@ -6,6 +6,7 @@ import math
 import random
 import threading
 from collections import deque
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from .config import API_NAMES
@@ -67,7 +68,8 @@ class FaultInjector:
         self._probabilities = {api: FaultProbabilities() for api in API_NAMES}
         self._rngs = {api: random.Random(0) for api in API_NAMES}
         self._queued: dict[str, deque[str]] = {api: deque() for api in API_NAMES}
-        self._broken_products: dict[int, str] = {}
+        # Keyed by (store, originProductNo): numbers of different catalogs can coincide.
+        self._broken_products: dict[tuple[Hashable, int], str] = {}
 
     def set_probabilities(self, api: str, probabilities: FaultProbabilities, seed: int = 0) -> None:
         check_api_name(api)
@@ -92,23 +94,23 @@ class FaultInjector:
                 return queued.popleft()
             return self._probabilities[api].draw(self._rngs[api])
 
-    def break_products(self, origin_product_nos: list[int], kind: str | None) -> None:
-        """Every detail request for these products gets `kind` until cleared (kind None clears them)."""
+    def break_products(self, origin_product_nos: list[int], kind: str | None, store_key: Hashable = None) -> None:
+        """Every detail request for these products of that store gets `kind` until cleared (None clears them)."""
         if kind is not None and kind not in BROKEN_PRODUCT_KINDS:
             raise UnknownFaultError(f"unknown broken-product kind {kind!r}; expected one of "
                                     f"{', '.join(sorted(BROKEN_PRODUCT_KINDS))}")
         with self._lock:
             for number in origin_product_nos:
                 if kind is None:
-                    self._broken_products.pop(int(number), None)
+                    self._broken_products.pop((store_key, int(number)), None)
                 else:
-                    self._broken_products[int(number)] = kind
+                    self._broken_products[(store_key, int(number))] = kind
 
-    def broken_product(self, raw_origin_product_no: str) -> str | None:
+    def broken_product(self, raw_origin_product_no: str, store_key: Hashable = None) -> str | None:
         with self._lock:
             if not self._broken_products or not raw_origin_product_no.isdigit():
                 return None
-            return self._broken_products.get(int(raw_origin_product_no))
+            return self._broken_products.get((store_key, int(raw_origin_product_no)))
 
     def clear(self) -> None:
         with self._lock:

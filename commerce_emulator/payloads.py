@@ -13,22 +13,28 @@ from .seller_quirks import HOSTILE_DETAIL_HTML
 from .vocabulary import BODY_SENTENCES, CLOSING_SENTENCES, INTRO_SENTENCES
 
 
-def image_url(root_url: str, origin_product_no: int, number: int) -> str:
-    """Absolute URL of a product image; number 1 is the representative image."""
-    return f"{root_url}/images/{origin_product_no}/{number}.jpg"
+def image_url(root_url: str, origin_product_no: int, number: int, media_slug: str | None = None) -> str:
+    """Absolute URL of a product image; number 1 is the representative image.
+
+    Catalogs other than the default app's put their store's slug first: their product numbers can
+    coincide with another catalog's, their pictures do not.
+    """
+    store = "" if media_slug is None else f"{media_slug}/"
+    return f"{root_url}/images/{store}{origin_product_no}/{number}.jpg"
 
 
-def video_url(root_url: str, origin_product_no: int) -> str:
+def video_url(root_url: str, origin_product_no: int, media_slug: str | None = None) -> str:
     """Absolute URL of a product's video (the detail page embeds it; the API has no video field)."""
-    return f"{root_url}/videos/{origin_product_no}.mp4"
+    store = "" if media_slug is None else f"{media_slug}/"
+    return f"{root_url}/videos/{store}{origin_product_no}.mp4"
 
 
-def search_response(page: SearchPage, root_url: str) -> dict:
+def search_response(page: SearchPage, root_url: str, media_slug: str | None = None) -> dict:
     request = page.request
     total_pages = page.total_pages
     sort_name, sort_direction = page.sort_field
     return {
-        "contents": [_search_entry(product, root_url) for product in page.products],
+        "contents": [_search_entry(product, root_url, media_slug) for product in page.products],
         "page": request.page,
         "size": request.size,
         "totalElements": page.total_elements,
@@ -39,16 +45,16 @@ def search_response(page: SearchPage, root_url: str) -> dict:
     }
 
 
-def _search_entry(product: Product, root_url: str) -> dict:
+def _search_entry(product: Product, root_url: str, media_slug: str | None) -> dict:
     entry = {
         "groupProductNo": product.group_product_no,
         "originProductNo": product.origin_product_no,
-        "channelProducts": [_channel_product(product, channel, root_url) for channel in product.channels],
+        "channelProducts": [_channel_product(product, channel, root_url, media_slug) for channel in product.channels],
     }
     return entry if product.hostile is None else hostile.listing_entry(product.hostile, entry)
 
 
-def _channel_product(product: Product, channel: ChannelListing, root_url: str) -> dict:
+def _channel_product(product: Product, channel: ChannelListing, root_url: str, media_slug: str | None) -> dict:
     return {
         "originProductNo": product.origin_product_no,
         "channelProductNo": channel.channel_product_no,
@@ -60,7 +66,7 @@ def _channel_product(product: Product, channel: ChannelListing, root_url: str) -
         "salePrice": product.sale_price,
         "discountedPrice": product.discounted_price,
         "stockQuantity": product.stock_quantity,
-        "representativeImage": {"url": image_url(root_url, product.origin_product_no, 1)},
+        "representativeImage": {"url": image_url(root_url, product.origin_product_no, 1, media_slug)},
         "sellerTags": [{"code": tag.code, "text": tag.text} for tag in product.seller_tags],
         "wholeCategoryName": product.category.whole_name,
         "brandName": product.brand_name,
@@ -70,13 +76,13 @@ def _channel_product(product: Product, channel: ChannelListing, root_url: str) -
     }
 
 
-def detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
+def detail_response(product: Product, catalog_seed: int, root_url: str, media_slug: str | None = None) -> dict:
     """`GET /v2/products/origin-products/{no}`; like the real one it has no modifiedDate."""
-    body = _detail_response(product, catalog_seed, root_url)
+    body = _detail_response(product, catalog_seed, root_url, media_slug)
     return body if product.hostile is None else hostile.detail_body(product.hostile, body)
 
 
-def _detail_response(product: Product, catalog_seed: int, root_url: str) -> dict:
+def _detail_response(product: Product, catalog_seed: int, root_url: str, media_slug: str | None) -> dict:
     number = product.origin_product_no
     category_words = product.category.whole_name.replace(">", " ")
     return {
@@ -85,10 +91,12 @@ def _detail_response(product: Product, catalog_seed: int, root_url: str) -> dict
             "name": product.name,
             "salePrice": product.sale_price,
             "stockQuantity": product.stock_quantity,
-            "detailContent": detail_content(product, catalog_seed, root_url),
+            "detailContent": detail_content(product, catalog_seed, root_url, media_slug),
             "images": {
-                "representativeImage": {"url": image_url(root_url, number, 1)},
-                "optionalImages": [{"url": image_url(root_url, number, n)} for n in range(2, product.image_count + 1)],
+                "representativeImage": {"url": image_url(root_url, number, 1, media_slug)},
+                "optionalImages": [
+                    {"url": image_url(root_url, number, n, media_slug)} for n in range(2, product.image_count + 1)
+                ],
             },
             "detailAttribute": {
                 "sellerCodeInfo": {
@@ -115,7 +123,7 @@ def _detail_response(product: Product, catalog_seed: int, root_url: str) -> dict
     }
 
 
-def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
+def detail_content(product: Product, catalog_seed: int, root_url: str, media_slug: str | None = None) -> str:
     """Seller-written HTML: paragraphs, bold text, the product's images, a spec table, and for some
     products an embedded video or hostile markup (see seller_quirks).
 
@@ -130,9 +138,8 @@ def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
         f"<p>{rng.choice(INTRO_SENTENCES)}</p>",
     ]
     for image_number in range(1, product.image_count + 1):
-        parts.append(
-            f'<p><img src="{image_url(root_url, number, image_number)}" alt="{name} 이미지 {image_number}"></p>'
-        )
+        url = image_url(root_url, number, image_number, media_slug)
+        parts.append(f'<p><img src="{url}" alt="{name} 이미지 {image_number}"></p>')
         if rng.random() < 0.5:
             parts.append(f"<p>{rng.choice(BODY_SENTENCES)}</p>")
     specs = (
@@ -143,7 +150,7 @@ def detail_content(product: Product, catalog_seed: int, root_url: str) -> str:
         ("보관방법", product.category.storage),
     )
     if product.video is not None:
-        url = video_url(root_url, number)
+        url = video_url(root_url, number, media_slug)
         parts.append(f'<p><video controls width="640" src="{url}"><source src="{url}" type="video/mp4"></video></p>')
     if product.hostile_detail:
         parts.append(HOSTILE_DETAIL_HTML)

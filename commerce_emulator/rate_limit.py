@@ -14,9 +14,9 @@ from .config import API_NAMES
 BURST_PER_RATE = 2.0
 
 
-def burst_capacity(rate: float) -> float:
+def burst_capacity(rate: float, burst_per_rate: float = BURST_PER_RATE) -> float:
     # At least one token, or a rate below 0.5/s could never admit a request.
-    return max(1.0, rate * BURST_PER_RATE)
+    return max(1.0, rate * burst_per_rate)
 
 
 class UnknownApiError(ValueError):
@@ -34,9 +34,16 @@ class TokenBucket:
 
     __slots__ = ("rate", "capacity", "tokens", "updated")
 
-    def __init__(self, rate: float, now: float) -> None:
+    def __init__(self, rate: float, now: float, burst_per_rate: float = BURST_PER_RATE) -> None:
         self.rate = rate
-        self.capacity = burst_capacity(rate)
+        self.capacity = burst_capacity(rate, burst_per_rate)
+        self.tokens = self.capacity
+        self.updated = now
+
+    def restart(self, rate: float, now: float, burst_per_rate: float) -> None:
+        """A new rate, and full at its burst."""
+        self.rate = rate
+        self.capacity = burst_capacity(rate, burst_per_rate)
         self.tokens = self.capacity
         self.updated = now
 
@@ -64,24 +71,31 @@ class RateDecision:
 
     def headers(self) -> list[tuple[str, str]]:
         return [
-            ("GNCP-GW-RateLimit-Replenish-Rate", _format_number(self.replenish_rate)),
-            ("GNCP-GW-RateLimit-Burst-Capacity", _format_number(self.burst_capacity)),
+            ("GNCP-GW-RateLimit-Replenish-Rate", format_number(self.replenish_rate)),
+            ("GNCP-GW-RateLimit-Burst-Capacity", format_number(self.burst_capacity)),
             ("GNCP-GW-RateLimit-Remaining", str(self.remaining)),
         ]
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 class RateLimiter:
-    """Buckets keyed by (API, client); each API has its own replenish rate."""
+    """Buckets keyed by (API, client); each API has its own replenish rate, which one client may override.
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    `burst_per_rate` is the gateway's 2 for the app buckets; a per-second quota uses 1.
+    """
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, *, burst_per_rate: float = BURST_PER_RATE
+    ) -> None:
         _check_rate(rate)
         self._clock = clock
+        self._burst_per_rate = burst_per_rate
         self._lock = threading.Lock()
         self._rates = {api: float(rate) for api in API_NAMES}
+        self._client_rates: dict[tuple[str, str], float] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
     def acquire(self, api: str, client_key: str) -> RateDecision:
@@ -100,30 +114,37 @@ class RateLimiter:
             bucket.refill(now)
             return RateDecision(True, bucket.rate, bucket.capacity, math.floor(bucket.tokens))
 
-    def set_rate(self, rate: float, api: str | None = None) -> None:
-        """Change the replenish rate of one API (or all); their buckets restart full at the new burst."""
+    def set_rate(self, rate: float, api: str | None = None, client_key: str | None = None) -> None:
+        """Change the replenish rate of one API (or all), for every client or for one; the buckets
+        changed restart full at the new burst. A rate for every client replaces one client's own."""
         _check_rate(rate)
         apis = API_NAMES if api is None else (check_api_name(api),)
         with self._lock:
             now = self._clock()
             for name in apis:
-                self._rates[name] = float(rate)
-            for (name, _client), bucket in self._buckets.items():
-                if name in apis:
-                    bucket.rate = float(rate)
-                    bucket.capacity = burst_capacity(rate)
-                    bucket.tokens = bucket.capacity
-                    bucket.updated = now
+                if client_key is None:
+                    self._rates[name] = float(rate)
+                    self._client_rates = {key: value for key, value in self._client_rates.items() if key[0] != name}
+                else:
+                    self._client_rates[(name, client_key)] = float(rate)
+            for (name, client), bucket in self._buckets.items():
+                if name in apis and client_key in (None, client):
+                    bucket.restart(float(rate), now, self._burst_per_rate)
 
-    def rates(self) -> dict[str, float]:
+    def rates(self, client_key: str | None = None) -> dict[str, float]:
+        """The replenish rate of each API, for every client or as one client has it."""
         with self._lock:
-            return dict(self._rates)
+            return {api: self._rate_of(api, client_key) for api in API_NAMES}
+
+    def _rate_of(self, api: str, client_key: str | None) -> float:
+        return self._client_rates.get((api, client_key), self._rates[api]) if client_key else self._rates[api]
 
     def _bucket(self, api: str, client_key: str, now: float) -> TokenBucket:
         key = (api, client_key)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = TokenBucket(self._rates[check_api_name(api)], now)
+            rate = self._rate_of(check_api_name(api), client_key)
+            bucket = self._buckets[key] = TokenBucket(rate, now, self._burst_per_rate)
         return bucket
 
 

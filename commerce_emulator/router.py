@@ -14,6 +14,7 @@ from .images import render_product_image
 from .replies import Reply, json_reply
 from .seller_quirks import VIDEO_BROKEN, VIDEO_OK
 from .stats import EmulatorStats
+from .stores import SLUG_PATTERN, StoreDirectory
 from .videos import render_broken_video, render_product_video
 
 API_PREFIX = "/external"
@@ -22,15 +23,16 @@ CONTROL_PREFIX = "/_emulator/"
 _TOKEN_PATH = f"{API_PREFIX}/v1/oauth2/token"
 _SEARCH_PATH = f"{API_PREFIX}/v1/products/search"
 _DETAIL_PATH = re.compile(rf"{API_PREFIX}/v2/products/origin-products/([^/]+)")
-_IMAGE_PATH = re.compile(r"/images/(\d+)/(\d+)\.jpg")
-_VIDEO_PATH = re.compile(r"/videos/(\d+)\.mp4")
+# The default app's media have no store slug; every other store's do (payloads.image_url).
+_IMAGE_PATH = re.compile(rf"/images/(?:({SLUG_PATTERN})/)?(\d+)/(\d+)\.jpg")
+_VIDEO_PATH = re.compile(rf"/videos/(?:({SLUG_PATTERN})/)?(\d+)\.mp4")
 
 
 class Router:
-    def __init__(self, gateway: Gateway, control: ControlApi, catalog: Catalog, stats: EmulatorStats) -> None:
+    def __init__(self, gateway: Gateway, control: ControlApi, stores: StoreDirectory, stats: EmulatorStats) -> None:
         self._gateway = gateway
         self._control = control
-        self._catalog = catalog
+        self._stores = stores
         self._stats = stats
 
     def route(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
@@ -40,11 +42,19 @@ class Router:
             return self._control.handle(method, path[len(CONTROL_PREFIX) :].strip("/"), body)
         image = _IMAGE_PATH.fullmatch(path)
         if image is not None and method == "GET":
-            return self._image(int(image.group(1)), int(image.group(2)))
+            catalog = self._catalog_of(image.group(1))
+            if catalog is not None:
+                return self._image(catalog, int(image.group(2)), int(image.group(3)))
         video = _VIDEO_PATH.fullmatch(path)
         if video is not None and method == "GET":
-            return self._video(int(video.group(1)))
+            catalog = self._catalog_of(video.group(1))
+            if catalog is not None:
+                return self._video(catalog, int(video.group(2)))
         return json_reply(404, {"error": f"nothing at {method} {path}"})
+
+    def _catalog_of(self, media_slug: str | None) -> Catalog | None:
+        store = self._stores.default if media_slug is None else self._stores.store_by_slug(media_slug)
+        return store.catalog if store is not None else None
 
     def _api(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
         if method == "POST" and path == _TOKEN_PATH:
@@ -56,25 +66,25 @@ class Router:
             return self._gateway.detail(headers.get("Authorization"), detail.group(1))
         return self._gateway.unknown_route()
 
-    def _image(self, origin_product_no: int, number: int) -> Reply:
+    def _image(self, catalog: Catalog, origin_product_no: int, number: int) -> Reply:
         """Images sit on a CDN outside the API: no token, no rate limit, no faults."""
-        product = self._catalog.get(origin_product_no)
+        product = catalog.get(origin_product_no)
         if product is None or not 1 <= number <= product.image_count:
             return json_reply(404, {"error": f"no image {number} for product {origin_product_no}"})
         self._stats.record_image_served()
-        jpeg = render_product_image(self._catalog.seed, origin_product_no, number)
+        jpeg = render_product_image(catalog.seed, origin_product_no, number)
         if product.hostile is not None and hostile.bad_image_position(product.hostile) == number:
             return _hostile_media(product.hostile, hostile.image_bytes(product.hostile, jpeg))
         return Reply(200, jpeg, [("Cache-Control", "public, max-age=86400")], content_type="image/jpeg")
 
-    def _video(self, origin_product_no: int) -> Reply:
+    def _video(self, catalog: Catalog, origin_product_no: int) -> Reply:
         """Videos sit on the CDN too. A broken one is served whole-looking (200) but cut short;
         a missing one is a 404, as when the seller deleted it after writing the page."""
-        product = self._catalog.get(origin_product_no)
+        product = catalog.get(origin_product_no)
         if product is None or product.video not in (VIDEO_OK, VIDEO_BROKEN):
             return json_reply(404, {"error": f"no video for product {origin_product_no}"})
         self._stats.record_video_served()
-        seed = self._catalog.seed
+        seed = catalog.seed
         if product.video == VIDEO_OK:
             data = render_product_video(seed, origin_product_no)
         else:

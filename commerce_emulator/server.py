@@ -15,7 +15,9 @@ from .http_handler import EmulatorHTTPServer
 from .penalty import QueryStringPenalty
 from .rate_limit import RateLimiter
 from .router import API_PREFIX, Router
+from .seller_quota import SellerQuota
 from .stats import EmulatorStats
+from .stores import StoreDirectory
 from .tokens import TokenStore
 
 _POLL_INTERVAL_SECONDS = 0.01  # how quickly serve_forever notices stop(); idle cost is negligible
@@ -27,12 +29,15 @@ class EmulatorServer:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.catalog = Catalog(self.config.products, self.config.seed, hostile=self.config.hostile)
+        self._stores = StoreDirectory(self.config, self.catalog)
         self._tokens = TokenStore(self.config.token_ttl_seconds)
         self._limiter = RateLimiter(self.config.rate)
+        quota_rate = self.config.seller_quota_rate
+        self._seller_quota = SellerQuota(quota_rate) if quota_rate is not None else None
         self._penalty = QueryStringPenalty()
         self._faults = FaultInjector()
         self._latency = LatencyModel(self.config.latency_ms, self.config.latency_jitter_ms, seed=self.config.seed)
-        self._stats = EmulatorStats()
+        self._stats = EmulatorStats({app.client_id: app.accounts for app in self._stores.apps})
         self._stop_event = threading.Event()
         self._httpd: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -48,13 +53,13 @@ class EmulatorServer:
         httpd = EmulatorHTTPServer((self.config.host, self.config.port))
         host, port = httpd.server_address[:2]
         self._root_url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-        api = CommerceApi(
-            self.catalog, self._tokens, self._stats, self.config.client_id, self.config.client_secret, self._root_url
-        )
+        api = CommerceApi(self._stores, self._tokens, self._stats, self._root_url)
         gateway = Gateway(
             api,
+            self._stores,
             self._tokens,
             self._limiter,
+            self._seller_quota,
             self._penalty,
             self._faults,
             self._latency,
@@ -62,7 +67,7 @@ class EmulatorServer:
             self._stop_event,
             self.config,
         )
-        httpd.router = Router(gateway, ControlApi(self), self.catalog, self._stats)
+        httpd.router = Router(gateway, ControlApi(self), self._stores, self._stats)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -106,25 +111,39 @@ class EmulatorServer:
     def port(self) -> int:
         return int(self.root_url.rsplit(":", 1)[1])
 
-    # Controls (each also reachable under /_emulator/)
+    # Stores: the default app's catalog is `catalog`; others are named by client_id (and account_id)
+
+    def catalog_of(self, client_id: str | None = None, account_id: str | None = None) -> Catalog:
+        """The catalog of a SELF app (client_id) or of a SELLER-type app's seller (client_id, account_id)."""
+        return self._stores.resolve(client_id, account_id).catalog
+
+    # Controls (each also reachable under /_emulator/); without a target they act on the default app
 
     def modify(
         self,
         fraction: float | None = None,
         seed: int = 0,
         origin_product_nos: Iterable[int] | None = None,
+        *,
+        client_id: str | None = None,
+        account_id: str | None = None,
     ) -> list[int]:
         """Change price/stock and bump modifiedDate of a fraction of live products, or of the given ones."""
-        return self.catalog.modify(fraction=fraction, seed=seed, origin_product_nos=origin_product_nos)
+        catalog = self.catalog_of(client_id, account_id)
+        return catalog.modify(fraction=fraction, seed=seed, origin_product_nos=origin_product_nos)
 
-    def delete(self, origin_product_nos: Iterable[int]) -> list[int]:
-        return self.catalog.delete(origin_product_nos)
+    def delete(
+        self, origin_product_nos: Iterable[int], *, client_id: str | None = None, account_id: str | None = None
+    ) -> list[int]:
+        return self.catalog_of(client_id, account_id).delete(origin_product_nos)
 
-    def set_rate(self, rate: float, api: str | None = None) -> None:
-        self._limiter.set_rate(rate, api)
+    def set_rate(self, rate: float, api: str | None = None, *, client_id: str | None = None) -> None:
+        """The replenish rate of every app's buckets, or of one app's (client_id)."""
+        client_key = self._stores.check_app(client_id) if client_id is not None else None
+        self._limiter.set_rate(rate, api, client_key)
 
-    def rates(self) -> dict[str, float]:
-        return self._limiter.rates()
+    def rates(self, client_id: str | None = None) -> dict[str, float]:
+        return self._limiter.rates(self._stores.check_app(client_id) if client_id is not None else None)
 
     def set_latency(self, mean_ms: float, jitter_ms: float = 0.0) -> None:
         self._latency.set(mean_ms, jitter_ms)
@@ -145,9 +164,17 @@ class EmulatorServer:
     def inject(self, api: str, kind: str, count: int = 1) -> None:
         self._faults.inject(api, kind, count)
 
-    def break_products(self, origin_product_nos: Iterable[int], kind: str | None = "404") -> None:
+    def break_products(
+        self,
+        origin_product_nos: Iterable[int],
+        kind: str | None = "404",
+        *,
+        client_id: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
         """Make these products' details fail on every request ("404" or "invalid"); None mends them."""
-        self._faults.break_products(list(origin_product_nos), kind)
+        store = self._stores.resolve(client_id, account_id)
+        self._faults.break_products(list(origin_product_nos), kind, store.key)
 
     def clear_faults(self) -> None:
         self._faults.clear()

@@ -1,4 +1,7 @@
-"""Access tokens: issuance with Naver's reuse rule, lookup, and forced expiry."""
+"""Access tokens: issuance with Naver's reuse rule, lookup, and forced expiry.
+
+Each (client_id, type, account_id) has its own current token: a SELLER-type app holds one per seller.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,11 @@ class AccessToken:
     value: str
     client_id: str
     expires_at: float  # on the store's monotonic clock
+    account_id: str | None = None  # the seller a SELLER-type app's token acts for
+
+    @property
+    def token_type(self) -> str:
+        return "SELF" if self.account_id is None else "SELLER"
 
     def remaining_seconds(self, now: float) -> float:
         return self.expires_at - now
@@ -32,29 +40,30 @@ class TokenGrant:
 
 
 class TokenStore:
-    """Every token ever issued, and which one is current for each client."""
+    """Every token ever issued, and which one is current for each client (and seller account)."""
 
     def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl_seconds = ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._by_value: dict[str, AccessToken] = {}
-        self._current_by_client: dict[str, AccessToken] = {}
+        self._current: dict[tuple[str, str, str | None], AccessToken] = {}
         self._issued_in_order: list[str] = []
 
-    def grant(self, client_id: str) -> TokenGrant:
-        """Return the client's current token if it still has >= 30 minutes, else a new one.
+    def grant(self, client_id: str, account_id: str | None = None) -> TokenGrant:
+        """Return the current token of (client, type, account) if it still has >= 30 minutes, else a new one.
 
         A replaced token is not revoked: it stays valid until its own expiry, like Naver's.
         """
         with self._lock:
             now = self._clock()
-            current = self._current_by_client.get(client_id)
+            key = (client_id, "SELF" if account_id is None else "SELLER", account_id)
+            current = self._current.get(key)
             if current is not None and current.remaining_seconds(now) >= REUSE_MIN_REMAINING_SECONDS:
                 return TokenGrant(current, round(current.remaining_seconds(now)), newly_issued=False)
-            token = AccessToken(secrets.token_urlsafe(32), client_id, now + self._ttl_seconds)
+            token = AccessToken(secrets.token_urlsafe(32), client_id, now + self._ttl_seconds, account_id)
             self._by_value[token.value] = token
-            self._current_by_client[client_id] = token
+            self._current[key] = token
             self._issued_in_order.append(token.value)
             return TokenGrant(token, round(self._ttl_seconds), newly_issued=True)
 
