@@ -1,5 +1,6 @@
 """A faithful emulator of the Naver Commerce API (token, product list, product detail) on loopback."""
 
+from .apps import credentials_env, emulated_apps, registry_toml
 from .catalog import Catalog, Product, UnknownProductError
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatedApp, EmulatorConfig
 from .server import EmulatorServer
@@ -18,4 +19,7 @@ __all__ = [
     "UnknownStoreError",
     "canonical_bcrypt_salt",
     "client_secret_sign",
+    "credentials_env",
+    "emulated_apps",
+    "registry_toml",
 ]
