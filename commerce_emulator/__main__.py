@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .apps import emulated_apps, registry_toml
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig
 from .server import EmulatorServer
 
@@ -34,7 +35,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--hostile", type=int, default=0,
                         help="add N hostile records after the catalog (commerce_emulator/hostile.py)")
     parser.add_argument("--ready-file", type=Path, help="write the base URL here once listening")
-    return parser.parse_args(argv)
+    parser.add_argument("--self-apps", type=int, default=0,
+                        help="serve N more SELF apps, self-app-1..N, each with its own catalog and buckets")
+    parser.add_argument("--seller-accounts", type=int, default=0,
+                        help="serve a SELLER-type app, agency-app, for M sellers ncp_seller_1..M sharing its buckets")
+    parser.add_argument("--seller-quota-rate", type=float,
+                        help="each seller account's own quota per API in requests/s (429 GW.QUOTA_LIMIT over it)")
+    parser.add_argument("--registry-out", type=Path,
+                        help="write a stores file for those apps here once listening (variable names, no secrets; "
+                             "the values are commerce_emulator.apps.credentials_env)")
+    args = parser.parse_args(argv)
+    if args.registry_out is not None and not (args.self_apps or args.seller_accounts):
+        parser.error("--registry-out needs --self-apps or --seller-accounts: it lists those apps' stores")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         token_ttl_seconds=args.token_ttl,
         slow_seconds=args.slow_seconds,
         hostile=args.hostile,
+        apps=emulated_apps(args.self_apps, args.seller_accounts),
+        seller_quota_rate=args.seller_quota_rate,
     )
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -65,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
             f"(client_id={config.client_id}, products={config.products}, rate={config.rate:g}/s)",
             flush=True,
         )
+        for app in config.apps:
+            shown = ", ".join(app.accounts[:5]) + (f" and {len(app.accounts) - 5} more" if len(app.accounts) > 5 else "")
+            sellers = f" for sellers {shown}" if app.accounts else ""
+            if app.accounts and config.seller_quota_rate is not None:
+                sellers += f" (quota {config.seller_quota_rate:g}/s per seller and API)"
+            print(f"  also app client_id={app.client_id}{sellers}", flush=True)
+        if args.registry_out is not None:
+            _write_atomically(args.registry_out, registry_toml(config.apps, server.base_url))
         if args.ready_file is not None:
             _write_atomically(args.ready_file, server.base_url + "\n")
         while not stop_requested.wait(0.5):
