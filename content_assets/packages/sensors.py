@@ -159,7 +159,7 @@ def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore
         else:
             launched[key] = work.run_key
             requests.append(dg.RunRequest(
-                run_key=f"{key}:{work.run_key}", partition_key=key,
+                run_key=f"{work.run_key}:{key}", partition_key=key,
                 tags={"content_ops/trigger": "refresh_queue", "content_ops/items": str(work.items),
                       "content_ops/picture_retries": str(work.retries_due)}))
     if not requests:

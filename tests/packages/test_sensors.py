@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import subprocess
@@ -36,7 +37,10 @@ def stand_in_products() -> dg.AssetsDefinition:
 def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, store: CraftedStore,
              cursor: str | None = None, settings: PackageSettingsResource | None = None) -> dg.SensorExecutionData:
     resources = {"store": store.resource, "package_settings": settings or PackageSettingsResource()}
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+    from content_assets.definitions import defs
+
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources,
+                                      repository_def=defs.get_repository_def())
     return sensor.evaluate_tick(context)
 
 
@@ -49,7 +53,8 @@ def test_pending_items_launch_one_batched_run_with_a_run_key(instance, store: Cr
     (request,) = tick.run_requests
     assert request.run_key and request.run_key.startswith("refresh-queue:300:")
     assert request.tags["content_ops/items"] == "300"
-    assert tick.cursor == request.run_key
+    assert request.partition_key == "default"
+    assert json.loads(tick.cursor) == {"default": request.run_key.removesuffix(":default")}
 
 
 def test_a_tick_never_launches_the_same_items_twice(instance, store: CraftedStore):
@@ -101,7 +106,11 @@ def test_retryable_failures_and_expired_leases_count_as_waiting(instance, store:
 def test_no_tick_touches_the_database_while_a_run_is_in_progress(instance, store: CraftedStore):
     store.add_products(1, 10)
     store.enqueue(1, 10)
-    instance.add_run(dg.DagsterRun(job_name="sync_catalog", run_id="a" * 36, status=dg.DagsterRunStatus.STARTED))
+    instance.add_run(dg.DagsterRun(job_name="sync_catalog", run_id="b" * 36, status=dg.DagsterRunStatus.STARTED,
+                                   tags={"dagster/partition": "another-store"}))
+    assert len(evaluate(refresh_queue_sensor, instance, store).run_requests) == 1  # another store's run
+    instance.add_run(dg.DagsterRun(job_name="sync_catalog", run_id="a" * 36, status=dg.DagsterRunStatus.STARTED,
+                                   tags={"dagster/partition": "default"}))
 
     for sensor in (refresh_queue_sensor, template_change_sensor):
         tick = evaluate(sensor, instance, store)
@@ -198,7 +207,7 @@ def test_a_template_edit_launches_one_rebuild_run_for_every_stale_package(
 
     (request,) = tick.run_requests
     assert request.tags["content_ops/stale_packages"] == "100"
-    assert request.run_key == f"template-change:1:{current_package_version().key}"
+    assert request.run_key == f"template-change:1:default:{current_package_version().key}"
     # The same version never launches again...
     assert evaluate(template_change_sensor, instance, store, cursor=tick.cursor).run_requests == []
 
@@ -222,7 +231,7 @@ def test_going_back_to_an_earlier_template_is_a_new_rebuild_with_a_new_run_key(
 
     (first,), (second,) = edited.run_requests, reverted.run_requests
     assert first.run_key != second.run_key
-    assert second.run_key == f"template-change:2:{version.key}"
+    assert second.run_key == f"template-change:2:default:{version.key}"
 
 
 def test_sensors_are_on_by_default_and_target_the_batched_package_job():
