@@ -12,21 +12,18 @@ import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer
-from content_assets.sync.partitions import catalog_days
+from content_assets.stores import sync_tags
 from tests.support.browser import ARTIFACTS, CHROMIUM_ARGS, require_chromium
 from tests.support.live_dagster import LiveDagster, live_dagster
 
 ASSETS = ("product_list", "product_details", "products", "refresh_queue", "content_packages")
 SYNC_ASSETS = ASSETS[:4]
-# The first ten partitions: the first holds the emulator's whole catalog (modified in May 2025).
-CATALOG_DAYS = (catalog_days.get_partition_keys()[0], catalog_days.get_partition_keys()[9])
+STORE = {"dagster/partition": "default"}  # the one store of the suite's code location
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +41,12 @@ class Launched:
 
 @pytest.fixture(scope="module")
 def launched(live: LiveDagster) -> Launched:
-    """What the schedule, the sensor and a person launch at about the same time, all wanting the one
-    DuckDB file: today's sync (the schedule), a package build (the sensor), a backfill of the
-    catalog's days (a person). Launched once, first thing: the backfill daemon's 30 s pass then
-    overlaps the browser test, whose Materialize click is a second person's run."""
-    today = datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
-    backfill = live.launch_backfill(list(SYNC_ASSETS), *CATALOG_DAYS)
-    runs = {live.launch_run("sync_catalog", {"dagster/partition": today}), live.launch_run("build_packages")}
+    """What the schedule, the sensor and a person launch at about the same time, all wanting the
+    store's DuckDB file: its sync (the schedule), a package build (the sensor), a backfill of the
+    store (a person). Launched once, first thing: the backfill daemon's 30 s pass then overlaps the
+    browser test, whose Materialize click is a second person's run."""
+    backfill = live.launch_backfill(list(SYNC_ASSETS), "default", "default")
+    runs = {live.launch_run("sync_catalog", {**STORE, **sync_tags("default")}), live.launch_run("build_packages", STORE)}
     return Launched(backfill, runs)
 
 
@@ -62,7 +58,7 @@ def _overlap(first: dict, second: dict) -> bool:
 def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_checks(
     live: LiveDagster, launched: Launched, tmp_path: Path
 ):
-    """Clicked while the runs of `launched` are queued: the click's run waits its turn on the pool."""
+    """Clicked while the runs of `launched` are queued: the click's run waits its turn behind the store's other runs."""
     chromium = require_chromium()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect, sync_playwright
@@ -87,10 +83,11 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
             page.goto(f"{live.url}/assets/content_packages")
             known = {run["runId"] for run in live.runs()}
             page.get_by_role("button", name=re.compile(r"Materialize$")).click()
-            # Upstream days not synced yet: the UI asks first.
-            confirm = page.get_by_role("button", name="Confirm")
+            # A partitioned asset: the UI asks which store (the one there is), then launches.
+            launch = page.get_by_role("button", name=re.compile(r"^Launch (1 )?run"))
             with contextlib.suppress(PlaywrightTimeout):
-                confirm.click(timeout=5_000)
+                launch.click(timeout=10_000)
+            page.screenshot(path=str(ARTIFACTS / "materialize-launched.png"))
             run_id = live.wait_for_ui_run(known, timeout=90)
             assert live.wait_for_runs({run_id}, timeout=150)[run_id]["status"] == "SUCCESS", live.log_tail()
 
@@ -119,7 +116,7 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
 
 
 @pytest.mark.timeout(240)
-def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the_pool_and_all_succeed(
+def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_per_store_and_all_succeed(
     live: LiveDagster, launched: Launched
 ):
     backfill_runs = live.wait_for_backfill_runs(launched.backfill, timeout=120)
@@ -128,11 +125,11 @@ def test_schedule_sensor_backfill_and_manual_runs_launched_together_queue_on_the
 
     assert launched.runs | backfill_runs <= set(runs) and len(runs) >= 3
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}, live.log_tail()
-    # The backfill of ten days is one run over the range, not one run per day.
+    # The backfill of the store is one run of its partition.
     (backfill_run,) = backfill_runs
     tags = {tag["key"]: tag["value"] for tag in runs[backfill_run]["tags"]}
-    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == CATALOG_DAYS
-    # dagster.yaml's duckdb pool let one run at a time hold the file.
+    assert tags["dagster/partition"] == "default"
+    # dagster.yaml's limit of one run per store let one run at a time hold the store's file.
     ordered = sorted(runs.values(), key=lambda run: run["startTime"])
     for earlier, later in itertools.pairwise(ordered):
         assert not _overlap(earlier, later), (earlier, later)

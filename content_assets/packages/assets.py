@@ -3,8 +3,9 @@ and for every package a changed template or setting made stale.
 
 A package per product and variant: post.html (inline styles, upload placeholders, the advertising
 disclosure), preview.html, meta.json, images/NN.jpg, keyframes/NN.jpg from the product video,
-package.zip and unique-pack.zip. After the run, index.html (the gallery) and repeats.json (pictures
-that look alike across packages) at the top of PACKAGES_DIR are refreshed.
+package.zip and unique-pack.zip, under PACKAGES_DIR/<store>/. After the run, the store's index.html
+(its gallery), summary.json and repeats.json (pictures that look alike across packages), and the
+page at the top of PACKAGES_DIR that lists every store, are refreshed.
 """
 
 import time
@@ -15,7 +16,8 @@ import dagster as dg
 from content_assets.packages.batch import build_batch
 from content_assets.packages.builder import DEFAULT_PICTURE_MAX_BYTES, DEFAULT_VIDEO_MAX_BYTES
 from content_assets.packages.claim import claim_work
-from content_assets.packages.gallery import GalleryRefresh, refresh_gallery
+from content_assets.environment import STORES
+from content_assets.packages.gallery import GalleryRefresh, refresh_gallery, refresh_store_index
 from content_assets.packages.media.perceptual_hash import DEFAULT_MAX_DISTANCE
 from content_assets.packages.plan import PackageRenderer
 from content_assets.packages.records import record_run
@@ -78,6 +80,8 @@ def content_packages(
         if batch.disk_full is None:
             gallery = refresh_gallery(catalog.con, package_writer, config.repeat_max_distance,
                                       changed=bool(batch.built or recorded.failed or recorded.rerecorded))
+    if batch.disk_full is None:  # the page listing every store, at the top of PACKAGES_DIR
+        refresh_store_index(packages_root, [(key, listed.name) for key, listed in STORES.stores.items()])
     # Versions staged by a sync that this run did not publish (their product changed again, or
     # other variants or settings were asked for) are of no use now.
     orphan_builds_removed = package_writer.remove_orphan_builds()

@@ -18,7 +18,7 @@ from resources.commerce_api.registry import DEFAULT_STORE
 
 BUILDS, STAGING, CACHE = ".builds", ".staging", ".cache"
 # What a single-store folder held at its top, besides the product folders.
-_SINGLE_STORE_ENTRIES = (BUILDS, STAGING, CACHE, "index.html", "repeats.json")
+_SINGLE_STORE_ENTRIES = (BUILDS, STAGING, CACHE, "index.html", "repeats.json", "summary.json")
 
 
 def store_packages_dir(packages_dir: str | Path, store_key: str) -> Path:

@@ -32,7 +32,7 @@ def main(marker: Path) -> None:
 
     package_writer._write_unsynced = write_then_hang
     with dg.DagsterInstance.ephemeral() as instance:
-        dg.materialize([content_packages], resources=build_resources(), instance=instance,
+        dg.materialize([content_packages], resources=build_resources(), instance=instance, partition_key="default",
                        run_config={"ops": {"content_packages": {"config": {"image_threads": 2}}}})
 
 

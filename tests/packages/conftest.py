@@ -53,7 +53,7 @@ def built(packages: Packages, built_state: Path) -> Packages:
     for name in ("content.duckdb", "content.duckdb.wal"):
         if (built_state / name).exists():
             shutil.copy2(built_state / name, packages.project.database_path.with_name(name))
-    subprocess.run(["cp", "-a", str(built_state / "packages"), str(packages.root)], check=True)
+    subprocess.run(["cp", "-a", str(built_state / "packages"), str(packages.project.packages_root)], check=True)
     return packages
 
 

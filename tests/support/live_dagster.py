@@ -136,8 +136,10 @@ class LiveDagster:
 
 
 @contextmanager
-def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: float = 90.0) -> Iterator[LiveDagster]:
-    """`dagster dev -w workspace.yaml` until the block ends; the whole process group is stopped after."""
+def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: float = 90.0,
+                 extra_env: dict[str, str] | None = None) -> Iterator[LiveDagster]:
+    """`dagster dev -w workspace.yaml` until the block ends; the whole process group is stopped after.
+    `extra_env`: more of the project's settings (a stores file and its apps' credentials)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -152,6 +154,7 @@ def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: f
         "NAVER_COMMERCE_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
         "CONTENT_DB_PATH": str(live.database_path),
         "PACKAGES_DIR": str(live.packages_dir),
+        **(extra_env or {}),
     }
     with live.log_path.open("wb") as log:
         process = subprocess.Popen(

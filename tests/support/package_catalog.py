@@ -57,6 +57,7 @@ class Packages:
             resources={**self.project.resources(), "package_settings": PackageSettingsResource(**settings)},
             instance=self.project.instance,
             run_config={"ops": {"content_packages": {"config": config}}},
+            partition_key="default",
             raise_on_error=raise_on_error,
         )
 
