@@ -50,7 +50,7 @@ class PackagesConfig(dg.Config):
 @dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"},
           partitions_def=store_partitions,
           description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product, "
-                      "under PACKAGES_DIR/<store>/.")
+                      "in the store's folder of PACKAGES_DIR.")
 @stops_run
 def content_packages(
     context: dg.AssetExecutionContext,
