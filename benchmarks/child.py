@@ -27,6 +27,7 @@ SCENARIOS = {
     "packages": "packages:run",
     "e2e": "e2e:run",
     "memory": "memory:run",
+    "stores": "stores:run",
 }
 
 

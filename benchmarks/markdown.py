@@ -239,6 +239,52 @@ def _memory(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _stores(report: Mapping[str, Any]) -> list[str]:
+    section = report["stores"]
+    lines = ["## Many stores", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    parallel, alone = section.get("parallel") or {}, section.get("alone") or {}
+    phases = "; ".join(section.get("phases", []))
+    lines += [f"One emulator process at {fmt(section.get('rate_per_s'))} req/s per API and app, "
+              f"{fmt(section.get('latency_ms'))} ± {fmt(section.get('latency_jitter_ms'))} ms latency; one process "
+              "syncs every store, a thread per store, each with its own client (`client_for`) and DuckDB file. "
+              f"Phases: {phases}.", "",
+              f"`{section.get('aggregate_efficiency_definition')}`.", ""]
+    floor_sum, floor_max = fmt(parallel.get("floor_seconds_sum"), "s"), fmt(parallel.get("floor_seconds_max"), "s")
+    efficiency_spread = f"{fmt(parallel.get('store_efficiency_min'))} / {fmt(parallel.get('store_efficiency_median'))}"
+    cpu = f"{fmt(parallel.get('cpu_seconds'), 's')} ({fmt(parallel.get('cpu_cores_busy'))})"
+    lines += _table(["figure", f"{fmt(parallel.get('stores'))} SELF stores in parallel", "one store alone"], [
+        ["products per store", fmt(parallel.get("products_per_store")), fmt(alone.get("products"))],
+        ["wall", fmt(parallel.get("wall_seconds"), "s"), fmt(alone.get("wall_seconds"), "s")],
+        ["floor", f"{floor_sum} summed (max {floor_max})", fmt(alone.get("floor_seconds"), "s")],
+        ["efficiency", f"**{fmt(parallel.get('aggregate_efficiency'))}** (aggregate)",
+         f"**{fmt(alone.get('efficiency'))}**"],
+        ["per-store efficiency min / median", efficiency_spread, "—"],
+        ["API calls", fmt(parallel.get("api_calls")), fmt(alone.get("api_calls"))],
+        ["429 responses", fmt(parallel.get("responses_429")), fmt(alone.get("responses_429"))],
+        ["details fetched", fmt(parallel.get("details_fetched")), fmt(alone.get("details_fetched"))],
+        ["errors", fmt(parallel.get("errors")), fmt(alone.get("errors"))],
+        ["peak RSS of the process (ru_maxrss)", fmt(parallel.get("peak_rss_mb"), "MB"), "—"],
+        ["CPU seconds (cores busy on average)", cpu, "—"],
+    ])
+    lines += [f"`{section.get('shared_floor_definition')}`.", ""]
+    rows = []
+    for key in ("sellers_sequential", "sellers_parallel"):
+        sellers = section.get(key) or {}
+        walls = ", ".join(fmt(seller.get("wall_seconds"), "s") for seller in sellers.get("per_seller", []))
+        size = f"{fmt(sellers.get('sellers'))} x {fmt(sellers.get('products_per_seller'))}"
+        rows.append([sellers.get("mode", key), size, fmt(sellers.get("wall_seconds"), "s"),
+                     fmt(sellers.get("shared_floor_seconds"), "s"), f"**{fmt(sellers.get('wall_over_floor'), 'x')}**",
+                     fmt(sellers.get("responses_429")), fmt(sellers.get("api_calls")), walls])
+    lines += _table(["sellers of one SELLER-type app", "sellers x products", "wall", "shared floor", "wall / floor",
+                     "429", "API calls", "each seller's wall"], rows)
+    start, end = section.get("load_average_start") or [], section.get("load_average_end") or []
+    lines += [f"Load average (1 / 5 / 15 min) at the scenario's start {' / '.join(fmt(v) for v in start)}, "
+              f"at its end {' / '.join(fmt(v) for v in end)}.", ""]
+    return lines
+
+
 def _sync_matrix(report: Mapping[str, Any]) -> list[str]:
     rows = report["matrix"]["sync"]
     lines = ["## Sync runs", ""]
@@ -296,6 +342,8 @@ def render(report: Mapping[str, Any]) -> str:
     lines += _packages(report)
     lines += _e2e(report)
     lines += _memory(report)
+    if "stores" in report:
+        lines += _stores(report)
     lines += _sync_matrix(report)
     lines += _comparison(report)
     lines += ["## Charts", ""] + [f"![{title}]({name})" for name, title in CHARTS] + [""]

@@ -19,6 +19,10 @@ REAL_API_RATE = 2.0
 INCREMENTAL = {**SYNC, "rate": REAL_API_RATE, "changed_fraction": 0.05}
 MEMORY = {"products": 100_000, "rate": 5_000.0, "concurrency": 8}
 E2E = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
+# Many stores (benchmarks/scenarios/stores.py) at the real API's rate: 20 SELF stores of 200 products
+# in parallel, one alone, 5 sellers of 40 on one SELLER-type app (a shared floor near 100 s); ~5.5 min.
+STORES = {"rate": REAL_API_RATE, "parallel_stores": 20, "products": 200, "sellers": 5, "seller_products": 40,
+          "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
 
 
 def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
@@ -63,6 +67,8 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),
         # How much the comparison owes to the baseline's backoff: a quicker one.
         Step("sync_full_baseline_backoff_250ms", "sync_baseline", {**SYNC, "backoff_base_seconds": 0.25}, wave=3),
+        # Many stores: rate-limited like the syncs beside it, shorter than the 2 req/s pair.
+        Step("stores", "stores", STORES, wave=3),
         # The CPU-bound steps each alone, as in the quick run: nothing else on the two cores.
         Step("e2e", "e2e", E2E, wave=4),
         Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),

@@ -2,7 +2,8 @@
 
 latest.json holds the issue's keys (sync_full, sync_full_baseline, sync_incremental, upsert,
 packages, e2e, memory), the ratios against the baseline client, the matrix, the targets and the
-comparison with baseline.json. A scenario that failed holds {"error": ...} under its key.
+comparison with baseline.json, and `stores` when the many-store run was part of it. A scenario
+that failed holds {"error": ...} under its key.
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def build_report(
         report.setdefault(key, _section(outcomes, key))
     if "sync_full_2rps" in outcomes:
         report["ratios_2rps"] = ratios(report["sync_full_2rps"], report["sync_full_2rps_baseline"])
+    if "stores" in outcomes:  # the full bench's many-store run (benchmarks/scenarios/stores.py)
+        report["stores"] = _section(outcomes, "stores")
 
     sync_rows = [_sync_row(key, report[key]) for key in ("sync_full", "sync_full_baseline", "sync_incremental",
                                                           *extra_syncs) if _measured(report[key])]
@@ -173,7 +176,7 @@ def _flatten(prefix: str, value: Any, into: list[tuple[str, Any]]) -> None:
 def write_csvs(report: Mapping[str, Any], out_dir: Path) -> list[Path]:
     written = []
     figures: list[tuple[str, Any]] = []
-    for key in (*HEADLINE_KEYS, "ratios", "ratios_2rps"):
+    for key in (*HEADLINE_KEYS, "ratios", "ratios_2rps", "stores"):
         if key in report:
             _flatten(key, report[key], figures)
     path = out_dir / "figures.csv"

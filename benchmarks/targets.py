@@ -88,6 +88,16 @@ TARGETS: tuple[Target, ...] = (
     Target("End to end 1,000 through Dagster: overhead", "e2e.overhead_seconds", "<=", 5.0, unit="s",
            note="wall minus the API floor"),
     Target("100,000-product sync: peak RSS", "memory.peak_rss_mb", "<=", 500, unit="MB"),
+    Target("20 stores in parallel @ 2 req/s: aggregate efficiency", "stores.parallel.aggregate_efficiency", ">=",
+           0.95, note="sum of floors / (20 x wall)", full_only=True),
+    Target("20 stores in parallel @ 2 req/s: 429 responses", "stores.parallel.responses_429", "==", 0,
+           full_only=True),
+    Target("5 sellers of one app, one after another: wall / shared floor", "stores.sellers_sequential.wall_over_floor",
+           "<=", 1.05, unit="x", full_only=True),
+    Target("5 sellers of one app, in parallel: wall / shared floor", "stores.sellers_parallel.wall_over_floor", "<=",
+           1.05, unit="x", full_only=True),
+    Target("5 sellers of one app: 429 responses", "stores.sellers_responses_429", "==", 0,
+           note="both passes", full_only=True),
 )
 
 
