@@ -4,53 +4,29 @@ the body stays, and changing the setting makes the packages built with the old o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from content_assets.packages.builder import PackageBuilder
-from content_assets.packages.media.image_pool import ImagePool
-from content_assets.packages.plan import DEFAULT_DISCLOSURE, PackageProduct, PackageRenderer
-from content_assets.packages.sensors import current_package_version, template_change_sensor
+from content_assets.packages.plan import DEFAULT_DISCLOSURE, PackageProduct
+from content_assets.packages.sensors import current_package_version
 from content_assets.packages.settings import PackageSettingsResource
-from content_assets.packages.staleness import count_outdated
-from resources.package_files.writer import PackageWriter
+from content_assets.packages.staleness import count_outdated, stale_packages
+from tests.packages.single_build import package_builds
+from tests.packages.single_build import product as numbered_product
 from tests.support.crafted_store import CraftedStore
 
-KST = timezone(timedelta(hours=9))
 LONG_NAME = "초특가 " + "프리미엄 국내산 유기농 현미 " * 200  # a seller's 3,000-character name
 
 
 def product(name: str, page_title: str | None = None) -> PackageProduct:
-    return PackageProduct(
-        origin_product_no=7, channel_product_no=None, seller_management_code=None, name=name,
-        status_type="SALE", sale_price=10_000, discounted_price=None, stock_quantity=3,
-        modified_date=datetime(2025, 5, 1, 12, tzinfo=KST), category=None, brand_name=None,
-        manufacturer_name=None, model_name=None, seller_tags=None, image_urls=[], detail_content="<p>설명</p>",
-        page_title=page_title, meta_description=None, payload_hash="h",
-    )
+    return numbered_product(7, name, page_title=page_title)
 
 
 @pytest.fixture
 def build(tmp_path: Path) -> Iterator:
-    """Builds one package (no pictures to fetch) with these settings; returns its folder and meta."""
-    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
-
-    def built(item: PackageProduct, settings: PackageSettingsResource) -> tuple[Path, dict]:
-        renderer = PackageRenderer(settings.templates(), settings.settings())
-        builder = PackageBuilder(renderer, writer, writer.image_cache(), fetch, pool, downloads)
-        outcome = builder.build(item, "default")
-        return outcome.write.path, json.loads((outcome.write.path / "meta.json").read_text())
-
-    def fetch(url: str, max_bytes: int | None = None) -> bytes:
-        raise AssertionError(f"nothing to fetch, asked for {url}")
-
-    with ImagePool(workers=1, in_flight=2) as pool, ThreadPoolExecutor(max_workers=1) as downloads:
+    with package_builds(tmp_path / "packages") as built:
         yield built
 
 
@@ -100,7 +76,7 @@ def test_an_empty_title_disclosure_is_refused():
         PackageSettingsResource(title_disclosure_text=" \u202e ").settings()
 
 
-def test_changing_the_title_disclosure_makes_every_package_stale(instance, store: CraftedStore):
+def test_changing_the_title_disclosure_makes_every_package_stale(store: CraftedStore):
     built_with = current_package_version(PackageSettingsResource())
     store.add_products(1, 10)
     store.add_packages(1, 10, template_version=built_with.templates["default"], settings_hash=built_with.settings)
@@ -116,8 +92,8 @@ def test_changing_the_title_disclosure_makes_every_package_stale(instance, store
     # The text of a disclosure that is off is in no title: changing it rebuilds nothing.
     assert current_package_version(PackageSettingsResource(title_disclosure=False, title_disclosure_text="[협찬]")) \
         == current_package_version(PackageSettingsResource(title_disclosure=False))
-
-    resources = {"store": store.resource, "package_settings": PackageSettingsResource(title_disclosure=False)}
-    tick = template_change_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources))
-    (request,) = tick.run_requests
-    assert request.tags["content_ops/stale_packages"] == "10"
+    # What the package run rebuilds (the Python form of the rule) agrees with what the sensor counts.
+    with store.resource.connect() as catalog:
+        stale = stale_packages(catalog.con, current_package_version(PackageSettingsResource(title_disclosure=False)),
+                               lambda number: ["default"], claimed=set())
+    assert stale == {(number, "default") for number in range(1, 11)}
