@@ -45,7 +45,15 @@ from content_assets.packages.package_meta import (
     keyframe_entry,
     read_meta,
 )
-from content_assets.packages.plan import MissingImage, PackagePlan, PackageProduct, PackageRenderer, PostImage
+from content_assets.packages.plan import (
+    POST_SCRIPT_FILE,
+    MissingImage,
+    PackagePlan,
+    PackageProduct,
+    PackageRenderer,
+    PostImage,
+    post_script,
+)
 
 VIDEO_OK, VIDEO_BROKEN, VIDEO_MISSING = "ok", "broken", "missing"
 DEFAULT_VIDEO_MAX_BYTES = 200 * 1024 * 1024
@@ -441,6 +449,7 @@ class PackageBuilder:
         files[PACKAGE_ZIP] = zip_bytes({**contents, **picture_bytes}, deflate_level=level, modified=modified)
         files[UNIQUE_PACK] = self._unique_pack(plan, meta, pictures, picture_bytes)
         timings.zip_seconds += time.perf_counter() - started
+        files[POST_SCRIPT_FILE] = post_script(plan, post.post_html)  # the gallery's, not in the zips
         return files
 
     def _unique_pack(self, plan: PackagePlan, meta: dict[str, Any], pictures: dict[str, Any],

@@ -47,7 +47,11 @@ PLACEHOLDER = re.compile(r"\[사진 (\d+)(?: · 영상 장면)?: ((?:images|keyf
 # Bump when the package's shape changes in a way the templates' text does not show (file
 # layout, meta fields, placeholder markup, zip contents). 3: meta.json lists missingImages.
 # 4: meta.json's title carries the title disclosure, and titleDisclosure says which.
-PACKAGE_FORMAT_VERSION = "4"
+# 5: post.js, the post and its title for the gallery's copy button.
+PACKAGE_FORMAT_VERSION = "5"
+# The gallery is opened from file://, where a page may not fetch() a file but may load a script:
+# post.js hands the post to the gallery by calling this function of the gallery's page.
+POST_SCRIPT_FILE, POST_SCRIPT_CALLBACK = "post.js", "contentOpsPost"
 
 
 @dataclass(frozen=True)
@@ -415,6 +419,18 @@ def post_title(product: PackageProduct, settings: PackageSettings) -> PostTitle:
     # A seller who put the disclosure in the name already gets it once, not twice.
     text = name if name.startswith(disclosure) else f"{disclosure} {name}".rstrip()
     return PostTitle(text, disclosure)
+
+
+def post_script(plan: PackagePlan, post_html: str) -> bytes:
+    """post.js: `contentOpsPost({originProductNo, variant, title, html})`. The strings are JSON
+    string literals, inert in a script whatever the seller wrote (a script file has no `</script>`
+    to end it); the line separators JSON allows and old JavaScript did not are escaped too."""
+    payload = json.dumps({"originProductNo": plan.origin_product_no, "variant": plan.variant,
+                          "title": post_title(plan.product, plan.settings).text, "html": post_html},
+                         ensure_ascii=False, sort_keys=True)
+    payload = payload.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    callback = POST_SCRIPT_CALLBACK
+    return f"window.{callback} && window.{callback}({payload});\n".encode()
 
 
 def _one_line(text: str) -> str:

@@ -22,7 +22,7 @@ from tests.support.html_checks import active_content
 from tests.support.pictures import metadata_left
 
 SEED = 7
-FILE_NAME = re.compile(r"^(post\.html|preview\.html|meta\.json|package\.zip|unique-pack\.zip|"
+FILE_NAME = re.compile(r"^(post\.html|post\.js|preview\.html|meta\.json|package\.zip|unique-pack\.zip|"
                        r"images/\d{2}\.jpg|keyframes/\d{2}\.jpg)$")
 
 
@@ -272,7 +272,7 @@ def test_the_zips_store_pictures_deflate_text_and_hold_each_picture_once(catalog
     meta = catalog.meta(product.origin_product_no)
     with zipfile.ZipFile(folder / "package.zip") as archive:
         entries = {info.filename: info for info in archive.infolist()}
-        assert set(entries) == set(package_files(folder)) - {"package.zip", "unique-pack.zip"}
+        assert set(entries) == set(package_files(folder)) - {"package.zip", "unique-pack.zip", "post.js"}
         assert all(info.compress_type == zipfile.ZIP_STORED for name, info in entries.items() if name.endswith(".jpg"))
         assert entries["post.html"].compress_type == zipfile.ZIP_DEFLATED
         assert archive.read("images/01.jpg") == (folder / "images/01.jpg").read_bytes()
