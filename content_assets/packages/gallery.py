@@ -5,7 +5,10 @@ every store with its counts (`refresh_store_index`).
 A store's three files are rebuilt from its store after a run that changed something, and written
 only when their bytes differ. None carries a timestamp of its own, so a run that changed nothing
 leaves them untouched. The gallery also shows what is held back: products the sync quarantined
-(with the reason) and packages built without some pictures (which, and why).
+(with the reason) and packages built without some pictures (which, and why). Its cards are data
+(a JSON block the page's script renders a page at a time, searched and filtered: 10,000 packages
+stay quick), each with the title from its package's meta.json; a card's copy button loads the
+post from the package's post.js, so no post is in the page.
 
 The top page is built from the stores' summary.json files, under an exclusive lock on
 `PACKAGES_DIR/.index.lock` held from the first read to the rename: two stores' runs finishing
@@ -34,8 +37,9 @@ from resources.package_files.writer import PackageWriter
 from resources.store import package_records
 from resources.store.package_records import GalleryRow, QuarantinedProduct
 
-from content_assets.packages.plan import TEMPLATES_DIR
 from content_assets.packages.media.perceptual_hash import HashedImage, Repeat, find_repeats
+from content_assets.packages.package_meta import read_meta
+from content_assets.packages.plan import POST_SCRIPT_FILE, TEMPLATES_DIR
 from content_assets.packages.seller_html import strip_controls
 
 GALLERY_TEMPLATE, STORES_TEMPLATE = "_gallery.html.j2", "_stores.html.j2"
@@ -45,6 +49,9 @@ TOP_PAGE = "../index.html"  # a store's gallery is PACKAGES_DIR/<store>/index.ht
 _FAILED, _OK, _WARN = "#e4002b", "#03a04a", "#c77c00"
 READY, FAILED, QUARANTINED, MISSING_PICTURE, WAITING = (
     "ready", "failed", "quarantined", "missing picture", "waiting for a rebuild")
+STATUS_COLOURS = {READY: _OK, FAILED: _FAILED, QUARANTINED: _FAILED, MISSING_PICTURE: _WARN, WAITING: _WARN}
+# Cards the page renders at a time (more as the reader scrolls): a 10,000-package page stays quick.
+CARDS_PER_PAGE = 120
 STORE_OK, STORE_FAILURES, STORE_EMPTY, STORE_UNREADABLE = "ok", "failures", "no packages yet", "summary unreadable"
 _NOTE_CHARS = 160  # a note is one line of a card: a reason is cut there (the full text is in meta.json)
 
@@ -54,13 +61,26 @@ class GalleryCard:
     origin_product_no: int
     name: str
     variant: str | None
-    folder: str | None
-    thumbnail: str | None
+    has_thumbnail: bool
     price: str | None
-    status: str
-    status_colour: str
-    border: str
+    status: str  # one of STATUS_COLOURS
     notes: list[str] = field(default_factory=list)
+    title: str | None = None  # meta.json's title, as pasted; None: the package's is unknown
+    title_disclosure: str | None = None  # the disclosure `title` begins with
+
+    def as_data(self) -> dict[str, Any]:
+        """The card in the page's data block, in short keys (10,000 of them make the page)."""
+        name, title = _text(self.name), _text(self.title or self.name)
+        data: dict[str, Any] = {"n": self.origin_product_no, "s": self.status, "t": title}
+        optional = {"v": self.variant, "d": _text(self.title_disclosure or ""), "p": self.price,
+                    "m": name if name != title else None, "i": 1 if self.has_thumbnail else None,
+                    "x": [_text(note) for note in self.notes]}
+        data.update((key, value) for key, value in optional.items() if value)
+        return data
+
+
+def _text(value: str) -> str:
+    return str(strip_controls(value))
 
 
 @dataclass(frozen=True)
@@ -111,7 +131,7 @@ def refresh_gallery(con: duckdb.DuckDBPyConnection, writer: PackageWriter, max_d
     repeats = find_repeats([HashedImage(*row) for row in package_records.picture_hashes(con)], max_distance)
     written = writer.write_root_file(REPEATS_FILE, render_repeats_json(repeats_report(repeats, max_distance)))
     rows, quarantined = package_records.gallery_rows(con), package_records.quarantined_products(con)
-    cards = gallery_cards(rows, repeats, quarantined)
+    cards = gallery_cards(rows, repeats, quarantined, package_titles(writer, rows))
     written += writer.write_root_file(GALLERY_FILE, _render_cards(cards, rows, repeats, quarantined, top_page))
     written += writer.write_root_file(SUMMARY_FILE, gallery_summary(rows, cards).to_json())
     repeated = len({(r.image.origin_product_no, r.image.variant, r.image.file) for r in repeats})
@@ -143,18 +163,39 @@ def render_repeats_json(report: dict[str, Any]) -> bytes:
     return json.dumps(report, ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
+# (product, variant) -> (meta.json's title, the disclosure it begins with)
+Titles = dict[tuple[int, str], tuple[str, str | None]]
+
+
 def render_gallery(rows: Sequence[GalleryRow], repeats: Sequence[Repeat],
-                   quarantined: Sequence[QuarantinedProduct] = (), *, top_page: str | None = TOP_PAGE) -> bytes:
-    return _render_cards(gallery_cards(rows, repeats, quarantined), rows, repeats, quarantined, top_page)
+                   quarantined: Sequence[QuarantinedProduct] = (), *, titles: Titles | None = None,
+                   top_page: str | None = TOP_PAGE) -> bytes:
+    return _render_cards(gallery_cards(rows, repeats, quarantined, titles), rows, repeats, quarantined, top_page)
+
+
+def package_titles(writer: PackageWriter, rows: Sequence[GalleryRow]) -> Titles:
+    """Each built package's title from its meta.json: the gallery shows what is pasted."""
+    titles: Titles = {}
+    for row in rows:
+        if not row.variant:
+            continue
+        try:
+            meta = read_meta(writer, row.origin_product_no, row.variant)
+            disclosure = meta.get("titleDisclosure")  # none in packages of format 3 and before
+            titles[(row.origin_product_no, row.variant)] = (str(meta["title"]), disclosure and str(disclosure))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # its card says so (_card) and shows the product's name
+    return titles
 
 
 def gallery_cards(rows: Sequence[GalleryRow], repeats: Sequence[Repeat],
-                  quarantined: Sequence[QuarantinedProduct] = ()) -> list[GalleryCard]:
-    """A card per package, and one per quarantined product that has none."""
+                  quarantined: Sequence[QuarantinedProduct] = (), titles: Titles | None = None) -> list[GalleryCard]:
+    """A card per package, and one per quarantined product that has none. Without `titles` (a
+    gallery built from rows alone) a card's title is its product's name."""
     repeated = _repeated_files(repeats)
     held = {product.origin_product_no: product for product in quarantined}
-    cards = [_card(row, len(repeated.get((row.origin_product_no, row.variant or ""), ())), held.get(row.origin_product_no))
-             for row in rows]
+    cards = [_card(row, len(repeated.get((row.origin_product_no, row.variant or ""), ())),
+                   held.get(row.origin_product_no), titles) for row in rows]
     carded = {row.origin_product_no for row in rows}
     cards += [_quarantine_card(product) for product in quarantined if product.origin_product_no not in carded]
     return cards
@@ -186,8 +227,12 @@ def _render_cards(cards: Sequence[GalleryCard], rows: Sequence[GalleryRow], repe
         "missing_pictures": sum(1 for row in rows if row.missing_images),
         "videos_broken": sum(1 for row in rows if row.video_status in ("broken", "missing")),
         "repeated": len(_repeated_files(repeats)),
+        "cards": len(cards),
     }
-    return _template(GALLERY_TEMPLATE).render(cards=cards, summary=summary, top_page=top_page).encode()
+    data = {"cards": [card.as_data() for card in cards], "colours": STATUS_COLOURS, "pageSize": CARDS_PER_PAGE,
+            "postScript": POST_SCRIPT_FILE}
+    return _template(GALLERY_TEMPLATE).render(data=data, summary=summary, statuses=list(STATUS_COLOURS),
+                                              top_page=top_page).encode()
 
 
 def _missing_notes(row: GalleryRow) -> list[str]:
@@ -207,8 +252,7 @@ def _quarantine_card(product: QuarantinedProduct) -> GalleryCard:
     return GalleryCard(
         origin_product_no=product.origin_product_no,
         name=product.name or f"product {product.origin_product_no}",
-        variant=None, folder=None, thumbnail=None, price=None,
-        status=QUARANTINED, status_colour=_FAILED, border=_FAILED,
+        variant=None, has_thumbnail=False, price=None, status=QUARANTINED,
         notes=[_quarantine_note(product)],
     )
 
@@ -218,27 +262,10 @@ def _quarantine_note(product: QuarantinedProduct) -> str:
     return f"{product.reason} ({product.failures} failure(s){retry})"[:_NOTE_CHARS]
 
 
-def _card(row: GalleryRow, repeated_pictures: int, quarantine: QuarantinedProduct | None = None) -> GalleryCard:
-    folder = f"{row.origin_product_no}/{row.variant}" if row.variant else None
-    thumbnail = f"{folder}/images/01.jpg" if folder and row.image_count else None
+def _card(row: GalleryRow, repeated_pictures: int, quarantine: QuarantinedProduct | None = None,
+          titles: Titles | None = None) -> GalleryCard:
     price = row.discounted_price or row.sale_price
-    notes = []
-    if quarantine is not None:
-        status, colour = QUARANTINED, _FAILED
-        notes.append(_quarantine_note(quarantine))
-        if row.variant:
-            notes.append("showing the last good package")
-    elif row.queue_status == "failed":
-        status, colour = FAILED, _FAILED
-        notes.append((row.last_error or "")[:120])
-        if row.variant:
-            notes.append("showing the last good package")
-    elif row.queue_status in ("pending", "in_progress"):
-        status, colour = WAITING, _WARN
-    elif row.missing_images:
-        status, colour = MISSING_PICTURE, _WARN
-    else:
-        status, colour = READY, _OK
+    status, notes = _status(row, quarantine)
     notes += _missing_notes(row)
     if row.video_status in ("broken", "missing"):
         notes.append(f"video {row.video_status}")
@@ -246,18 +273,37 @@ def _card(row: GalleryRow, repeated_pictures: int, quarantine: QuarantinedProduc
         notes.append(f"{row.keyframe_count} video keyframes")
     if repeated_pictures:
         notes.append(f"{repeated_pictures} picture(s) used in another package")
+    title, disclosure = None, None
+    if titles is not None and row.variant:
+        if (row.origin_product_no, row.variant) in titles:
+            title, disclosure = titles[(row.origin_product_no, row.variant)]
+        else:
+            notes.append("meta.json unreadable: the title shown is the product's name")
     return GalleryCard(
         origin_product_no=row.origin_product_no,
         name=row.name,
         variant=row.variant,
-        folder=folder,
-        thumbnail=thumbnail,
+        has_thumbnail=bool(row.variant and row.image_count),
         price=f"{price:,}원" if price else None,
         status=status,
-        status_colour=colour,
-        border=_FAILED if status in (FAILED, QUARANTINED) else "#ddd",
         notes=notes,
+        title=title,
+        title_disclosure=disclosure,
     )
+
+
+def _status(row: GalleryRow, quarantine: QuarantinedProduct | None) -> tuple[str, list[str]]:
+    """The card's one status, and the notes that explain it."""
+    last_good = ["showing the last good package"] if row.variant else []
+    if quarantine is not None:
+        return QUARANTINED, [_quarantine_note(quarantine), *last_good]
+    if row.queue_status == "failed":
+        return FAILED, [(row.last_error or "")[:120], *last_good]
+    if row.queue_status in ("pending", "in_progress"):
+        return WAITING, []
+    if row.missing_images:
+        return MISSING_PICTURE, []
+    return READY, []
 
 
 # -- the top page: every store -----------------------------------------------------------------
@@ -353,4 +399,8 @@ def _template(name: str) -> jinja2.Template:
     if _environment is None:
         _environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                                           undefined=jinja2.StrictUndefined, finalize=strip_controls)
+        # `tojson` still escapes < > & and ' (nothing in the data block can end its <script>); only
+        # Korean is left as it is, not \uXXXX: that would double the page at 10,000 cards.
+        _environment.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "separators": (",", ":"),
+                                                      "sort_keys": True}
     return _environment.get_template(name)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from content_assets.sync.checks import QUEUE_LEASE_SECONDS
 from content_assets.packages.sensors import waiting_work
+from tests.packages.gallery_page import gallery_cards
 from tests.support.bad_cdn import bad_cdn, good_picture
 from tests.support.package_catalog import Packages
 
@@ -94,6 +95,6 @@ def test_products_that_keep_failing_do_not_fail_later_package_runs(built: Packag
 
 
 def _card(root: Path, number: int) -> str:
-    html = (root / "index.html").read_text()
-    start = html.index(f'id="p{number}-default"')
-    return html[start:html.index("</div>", start)]
+    """The card's status and notes, as the gallery shows them."""
+    card = gallery_cards(root)[(number, "default")]
+    return " · ".join([card["s"], *card.get("x", [])])
