@@ -3,12 +3,12 @@ store from those summaries (content_assets/packages/gallery.py)."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
-import fcntl
 import pytest
 
 from content_assets.packages.gallery import (
