@@ -82,13 +82,16 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
             # Materialize content_packages from its page, as a person would.
             page.goto(f"{live.url}/assets/content_packages")
             known = {run["runId"] for run in live.runs()}
-            page.get_by_role("button", name=re.compile(r"^Materialize(…|\.\.\.)?$")).click()
-            # A partitioned asset: the UI asks which store (the one there is), then launches.
-            launch = page.get_by_role("button", name=re.compile(r"^Launch (1 )?run"))
+            page.get_by_role("button", name=re.compile(r"Materialize(…|\.\.\.)$")).click(timeout=60_000)
+            # Upstream not materialized yet: the UI asks first; then, for a partitioned asset, which
+            # store (the one there is) before it launches.
             with contextlib.suppress(PlaywrightTimeout):
-                launch.click(timeout=10_000)
-            page.screenshot(path=str(ARTIFACTS / "materialize-launched.png"))
-            run_id = live.wait_for_ui_run(known, timeout=90)
+                page.get_by_role("button", name="Confirm").click(timeout=10_000)
+            page.screenshot(path=str(ARTIFACTS / "materialize-dialog.png"))
+            with contextlib.suppress(PlaywrightTimeout):
+                page.get_by_role("button", name="All", exact=True).click(timeout=10_000)
+                page.get_by_role("button", name=re.compile(r"^Launch")).click(timeout=10_000)
+            run_id = live.wait_for_ui_run(known, timeout=90, other_backfill=launched.backfill)
             assert live.wait_for_runs({run_id}, timeout=150)[run_id]["status"] == "SUCCESS", live.log_tail()
 
             page.goto(f"{live.url}/assets/content_packages?view=checks")

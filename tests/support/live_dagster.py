@@ -121,11 +121,16 @@ class LiveDagster:
         time.sleep(settle)
         return {run["runId"] for run in self.runs({"dagster/backfill": backfill_id})}
 
-    def wait_for_ui_run(self, known: set[str], timeout: float) -> str:
-        """A run launched from the UI that is not in `known`."""
+    def wait_for_ui_run(self, known: set[str], timeout: float, other_backfill: str | None = None) -> str:
+        """A run launched from the UI (or by a backfill the UI launched: not `other_backfill`) that is
+        not in `known`."""
         deadline = time.monotonic() + timeout
         while True:
-            new = [run["runId"] for run in self.runs({"dagster/from_ui": "true"}) if run["runId"] not in known]
+            # A partitioned asset's Materialize launches a backfill of the partitions chosen.
+            new = [run["runId"] for run in self.runs() if run["runId"] not in known
+                   and any(tag["key"] == "dagster/from_ui" or (tag["key"] == "dagster/backfill"
+                                                              and tag["value"] != other_backfill)
+                           for tag in run["tags"])]
             if new:
                 return new[0]
             assert time.monotonic() < deadline, f"no run launched from the UI within {timeout}s"
