@@ -20,6 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance, Definitions
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,11 +85,11 @@ def materialize() -> dict[str, dict[str, dict[str, object]]]:
     by_store: dict[str, dict[str, dict[str, object]]] = {}
     with dg.DagsterInstance.get() as instance:
         for key in STORES.keys:
-            by_store[key] = _materialize_store(dg, defs, instance, key, sync_tags(key), quiet)
+            by_store[key] = _materialize_store(defs, instance, key, sync_tags(key), quiet)
     return by_store
 
 
-def _materialize_store(dg, defs, instance, store: str, tags: dict[str, str],  # noqa: ANN001 - dagster's
+def _materialize_store(defs: Definitions, instance: DagsterInstance, store: str, tags: dict[str, str],
                        quiet: dict) -> dict[str, dict[str, object]]:
     """The store's sync run, then its package run; each asset's metadata."""
     metadata: dict[str, dict[str, object]] = {}
