@@ -47,6 +47,9 @@ class SyncConfig(dg.Config):
     # limit: content_packages then only publishes them.
     warm_media: bool = True
     warm_media_threads: int = 2
+    # The sync step ends when its last detail is stored; the warm-up's unstarted work is left to the
+    # package run. True: the step waits until the warm-up has done everything it queued.
+    wait_for_media: bool = False
     # Which products are listed (content_assets/sync/window.py): by default from the store's cursor
     # on (the whole catalog the first time); full_refresh lists everything again; modified_from /
     # modified_to (KST days, 2026-12-01) re-sync those days only, leaving the cursor where it is.
@@ -228,7 +231,7 @@ def _sync_with_warmup(
             "api_requests_total": client.stats.requests_by_endpoint(),
             "refresh_queue_enqueue_total": enqueued.total,
         }) from exc
-    return report, (warmup.close() if warmup else None)
+    return report, (warmup.close(drop_pending=not config.wait_for_media) if warmup else None)
 
 
 def _product_list_metadata(

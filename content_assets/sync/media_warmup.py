@@ -10,10 +10,11 @@ the package run then finds that exact version and only points the package's link
 here changes a package's bytes: a warmed picture or a staged version is what the build would make.
 
 Best effort, off the sync's path: a failure here is only counted (the build fetches the picture
-again and records what goes wrong). When the sync's last detail is in, the sync step waits for
-the warm-up to finish; at the real API's 2 requests/s it is long done by then (two threads
-normalize a few hundred pictures a second), and when the API is fast the work is only moved, not
-added: the package build would have done it.
+again and records what goes wrong). When the sync's last detail is in, the sync step ends: it
+waits only for the products whose media are being worked on, and drops the rest of the queue
+(counted as skipped), which the package run then does, once (what was cached or staged is found
+there). So the sync's wall time does not depend on how fast this machine does picture work. At
+the real API's 2 requests/s nothing is left by then; `wait_for_media` (sync config) waits for all.
 """
 
 from __future__ import annotations

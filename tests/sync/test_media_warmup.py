@@ -18,8 +18,11 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(products=40, seed=7, rate=1000.0, port=0)
 
 
+WAIT_FOR_MEDIA = {"ops": {"catalog_sync": {"config": {"wait_for_media": True}}}}
+
+
 def test_packages_after_a_warmed_sync_are_published_as_staged_and_recorded_in_full(project: Project):
-    run = project.materialize()
+    run = project.materialize(run_config=WAIT_FOR_MEDIA)
 
     details = asset_metadata(run, "product_details")
     packages = asset_metadata(run, "content_packages")
@@ -54,7 +57,7 @@ def test_the_warm_up_stages_packages_with_the_package_runs_own_settings(project:
     every wanted variant with them, and the package run publishes what it staged."""
     project.package_settings = PackageSettingsResource(variants=["default", "review"], image_max_width=480,
                                                        disclosure="이 글은 광고를 포함하고 있습니다.")
-    run = project.materialize()
+    run = project.materialize(run_config=WAIT_FOR_MEDIA)
 
     details = asset_metadata(run, "product_details")
     packages = asset_metadata(run, "content_packages")
@@ -66,6 +69,24 @@ def test_the_warm_up_stages_packages_with_the_package_runs_own_settings(project:
     assert "이 글은 광고를 포함하고 있습니다." in post
     meta = json.loads((project.packages_dir / str(number) / "review" / "meta.json").read_text())
     assert max(image["width"] for image in meta["images"]) <= 480
+
+
+def test_the_sync_does_not_wait_for_pictures_and_the_package_run_does_what_was_left_once(project: Project):
+    run = project.materialize()  # the emulator answers at once: most of the warm-up is still queued
+
+    details = asset_metadata(run, "product_details")
+    packages = asset_metadata(run, "content_packages")
+    left = details["media_warm_skipped_products"]  # queued work dropped when the sync ended
+    assert left > 0 and details["media_warm_pending_at_end"] >= left
+    assert details["media_warmed_products"] < details["details_fetched"]
+    # Nothing lost: every product gets its package; nothing done twice: a package the warm-up
+    # staged is published as staged, and only the others are built.
+    assert packages["packages_built"] == details["details_fetched"]
+    assert packages["packages_failed"] == 0
+    assert packages["packages_prebuilt"] == details["packages_prebuilt"]
+    with project.connect() as store:
+        recorded = store.con.execute("SELECT count(*) FROM packages").fetchone()[0]
+    assert recorded == details["details_fetched"]
 
 
 def test_without_warm_up_the_package_build_fetches_the_pictures_itself(project: Project):
