@@ -30,11 +30,12 @@ def read_cursor(con: duckdb.DuckDBPyConnection) -> SyncCursor | None:
 
 
 def advance_cursor(con: duckdb.DuckDBPyConnection, synced_from: date, run_id: str | None, *, full_refresh: bool) -> None:
-    """Record a complete sync that started on `synced_from` (never moves the cursor back)."""
+    """Record a complete sync: the next one lists from `synced_from` (which may be earlier than the
+    cursor was: a product listed by a full refresh that still could not be synced)."""
     con.execute(
         """
         INSERT INTO sync_cursor (id, synced_from, run_id, full_refresh, updated_at) VALUES (1, ?, ?, ?, now())
-        ON CONFLICT (id) DO UPDATE SET synced_from = greatest(sync_cursor.synced_from, excluded.synced_from),
+        ON CONFLICT (id) DO UPDATE SET synced_from = excluded.synced_from,
             run_id = excluded.run_id, full_refresh = excluded.full_refresh, updated_at = excluded.updated_at
         """,
         [synced_from, run_id, full_refresh],

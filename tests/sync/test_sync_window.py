@@ -147,3 +147,20 @@ def test_re_running_fetches_and_writes_nothing(project: Project):
     assert asset_metadata(again, "product_details")["detail_calls"] == 0
     assert asset_metadata(again, "products")["rows_written"] == 0
     assert asset_metadata(again, "refresh_queue")["refresh_queue_enqueue_total"] == 0
+
+
+def test_a_full_refresh_that_meets_an_old_unsynced_product_moves_the_cursor_back_to_its_day(project: Project):
+    sync(project)
+    assert cursor_day(project) == datetime.now(KST).date()
+    project.emulator.modify(fraction=0.5, seed=9)  # enough good detail calls to stay under the error ratio
+    days = kst_days(project)
+    oldest = min(days, key=days.__getitem__)
+    with project.connect() as store:  # as if its detail had never been stored
+        store.con.execute("DELETE FROM product_details WHERE origin_product_no = ?", [oldest])
+    project.emulator.break_products([oldest], "404")
+
+    result = sync(project, full_refresh=True)
+
+    assert asset_metadata(result, "product_details")["detail_errors"] == 1
+
+    assert cursor_day(project) == days[oldest]
