@@ -51,7 +51,7 @@ def checked_store(context: dg.AssetCheckExecutionContext, store: DuckDBStore) ->
     return store.for_store(context.run.tags.get(PARTITION_TAG) or DEFAULT_STORE)
 
 
-def uses_own_settings(store: Store) -> bool:
-    """The store is the environment's single store (no stores file): the commerce_api resource's
+def uses_own_settings() -> bool:
+    """The code location has the environment's single store (no stores file): the commerce_api resource's
     own client_id, client_secret and base_url are its."""
     return STORES.path is None

@@ -73,7 +73,7 @@ def content_packages(
                        max_items=config.max_items, max_attempts=package_settings.max_attempts)
     cache = package_writer.image_cache()
     batch = build_batch(context.log, config, claim.jobs, claim.products, PackageRenderer(templates, settings),
-                        package_writer, cache, commerce_api.client_for(shop, configured=uses_own_settings(shop)).fetch_image)
+                        package_writer, cache, commerce_api.client_for(shop, configured=uses_own_settings()).fetch_image)
     with store.connect() as catalog:
         recorded = record_run(catalog, claim.items, batch, package_writer, cache)
         gallery = GalleryRefresh()

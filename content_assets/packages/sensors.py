@@ -9,8 +9,10 @@ one indexed query on the run storage per store.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import dagster as dg
 import duckdb
@@ -125,17 +127,28 @@ def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_sec
     return WaitingWork(int(items), last_change, retries_due, latest_retry)
 
 
-def _queue_work(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str,
-                max_attempts: int) -> WaitingWork | str:
-    """The store's waiting work, or why it is not looked at now."""
-    held = held_back(context.instance, store_key, "built")
+Found = TypeVar("Found")
+
+
+def _read_store(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str, what: str,
+                read: Callable[[duckdb.DuckDBPyConnection], Found]) -> Found | str:
+    """`read` on the store's catalog, or why the store is not looked at now (held_back, or its
+    file held by another process)."""
+    held = held_back(context.instance, store_key, what)
     if held is not None:
         return held.skip_message or "held back"
     try:
         with store.for_store(store_key).connect() as catalog:
-            return waiting_work(catalog.con, max_attempts=max_attempts, lease_seconds=QUEUE_LEASE_SECONDS)
+            return read(catalog.con)
     except duckdb.IOException as exc:
         return _locked(exc).skip_message or "locked"
+
+
+def _queue_work(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str,
+                max_attempts: int) -> WaitingWork | str:
+    """The store's waiting work, or why it is not looked at now."""
+    return _read_store(context, store, store_key, "built", lambda con: waiting_work(
+        con, max_attempts=max_attempts, lease_seconds=QUEUE_LEASE_SECONDS))
 
 
 @dg.sensor(
@@ -195,14 +208,7 @@ class TemplateCursor:
 def _stale_packages(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str,
                     version: PackageVersion) -> int | str:
     """How many of the store's packages are older than `version`, or why it is not looked at now."""
-    held = held_back(context.instance, store_key, "rebuilt")
-    if held is not None:
-        return held.skip_message or "held back"
-    try:
-        with store.for_store(store_key).connect() as catalog:
-            return count_outdated(catalog.con, version)
-    except duckdb.IOException as exc:
-        return _locked(exc).skip_message or "locked"
+    return _read_store(context, store, store_key, "rebuilt", lambda con: count_outdated(con, version))
 
 
 @dg.sensor(

@@ -180,7 +180,7 @@ def _warn_if_untagged(context: dg.AssetExecutionContext, shop: Store) -> None:
 
 def _signed_in(commerce_api: CommerceApiResource, shop: Store) -> tuple[CommerceApiClient, float]:
     """The store's client, signed in: its token fetched first, and how long that took."""
-    client = commerce_api.client_for(shop, configured=uses_own_settings(shop))
+    client = commerce_api.client_for(shop, configured=uses_own_settings())
     token_started = time.perf_counter()
     client.tokens.get()
     return client, time.perf_counter() - token_started
