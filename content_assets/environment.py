@@ -5,7 +5,8 @@ them): `CONTENT_OPS_STORES` (the stores file, whose stores are the partitions) a
 `CONTENT_OPS_SYNC_CRON` (the schedule), and whether each variable below is set at all decides
 between it and its default. A bad stores file fails the load with one line naming the store.
 Read when a run or a sensor starts, through `dg.EnvVar` (so the UI shows their names, never their
-values): the API's credentials and address, the DuckDB file and the packages folder.
+values): the API's credentials and address, the catalog (`CONTENT_DB_URL`, a Postgres database, else
+the DuckDB file of `CONTENT_DB_PATH`) and the packages folder.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from content_assets.packages.settings import PackageSettingsResource
 from resources.commerce_api import DEFAULT_BASE_URL, CommerceApiResource
 from resources.commerce_api.registry import load_registry
 from resources.package_files import DEFAULT_PACKAGES_DIR, PackageWriter
-from resources.store import DEFAULT_DATABASE_PATH, DuckDBStore
+from resources.store import DEFAULT_DATABASE_PATH, CatalogDatabase, DuckDBStore, PostgresStore
 
 # The stores (CONTENT_OPS_STORES), or the one store `default` of NAVER_COMMERCE_CLIENT_ID/_SECRET.
 STORES = load_registry()
@@ -35,6 +36,14 @@ def _env_or_none(name: str) -> dg.EnvVar | None:
     return dg.EnvVar(name) if os.environ.get(name) else None
 
 
+def catalog_database() -> CatalogDatabase:
+    """Postgres when `CONTENT_DB_URL` is set (every store in that database, a schema each), else a
+    DuckDB file per store beside `CONTENT_DB_PATH`."""
+    if os.environ.get("CONTENT_DB_URL"):
+        return PostgresStore(url=dg.EnvVar("CONTENT_DB_URL"))
+    return DuckDBStore(database_path=_env_or_default("CONTENT_DB_PATH", DEFAULT_DATABASE_PATH))
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         # Its client_id and client_secret are the `default` store's without a stores file; with
@@ -44,7 +53,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             client_secret=_env_or_none("NAVER_COMMERCE_CLIENT_SECRET"),
             base_url=_env_or_default("NAVER_COMMERCE_BASE_URL", DEFAULT_BASE_URL),
         ),
-        "store": DuckDBStore(database_path=_env_or_default("CONTENT_DB_PATH", DEFAULT_DATABASE_PATH)),
+        "store": catalog_database(),
         "package_writer": PackageWriter(packages_dir=_env_or_default("PACKAGES_DIR", DEFAULT_PACKAGES_DIR)),
         # What packages hold (variants, disclosure, pictures): set here, it reaches the package
         # runs, the sensors and the sync's warm-up alike (content_assets/packages/settings.py).

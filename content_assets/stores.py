@@ -21,7 +21,7 @@ from __future__ import annotations
 import dagster as dg
 
 from resources.commerce_api.registry import DEFAULT_STORE, Store
-from resources.store import DuckDBStore
+from resources.store import CatalogDatabase
 
 from content_assets.environment import STORES
 
@@ -45,7 +45,7 @@ def store_key_of_run(run: dg.DagsterRun) -> str | None:
     return run.tags.get(PARTITION_TAG)
 
 
-def checked_store(context: dg.AssetCheckExecutionContext, store: DuckDBStore) -> DuckDBStore:
+def checked_store(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> CatalogDatabase:
     """The catalog of the store whose run a check runs in (checks are per asset, not per partition,
     in Dagster 1.13: their results say which store they judged)."""
     return store.for_store(context.run.tags.get(PARTITION_TAG) or DEFAULT_STORE)

@@ -28,7 +28,7 @@ from content_assets.stores import GROUP, store_of, store_partitions, uses_own_se
 from resources.commerce_api import CommerceApiResource
 from resources.commerce_api.registry import DEFAULT_STORE
 from resources.package_files import PackageWriter
-from resources.store import DuckDBStore, package_records
+from resources.store import CatalogDatabase, package_records
 
 
 
@@ -57,7 +57,7 @@ def content_packages(
     config: PackagesConfig,
     package_settings: PackageSettingsResource,
     commerce_api: CommerceApiResource,
-    store: DuckDBStore,
+    store: CatalogDatabase,
     package_writer: PackageWriter,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()

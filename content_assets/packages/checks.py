@@ -4,13 +4,13 @@ import dagster as dg
 
 from content_assets.stores import checked_store
 from content_assets.sync.checks import examples
-from resources.store import DuckDBStore, refresh_queue
+from resources.store import CatalogDatabase, refresh_queue
 
 
 @dg.asset_check(asset="content_packages",
                 description="Every product enqueued or claimed during the run ends it done or failed")
 def content_packages_queue_items_finished(
-    context: dg.AssetCheckExecutionContext, store: DuckDBStore
+    context: dg.AssetCheckExecutionContext, store: CatalogDatabase
 ) -> dg.AssetCheckResult:
     run = context.instance.get_run_record_by_id(context.run.run_id)
     run_start = run.start_time if run is not None and run.start_time is not None else None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import dagster as dg
 
 from resources.package_files.writer import PackageWriter
-from resources.store import DuckDBStore, refresh_queue
+from resources.store import CatalogDatabase, refresh_queue
 from resources.store.refresh_queue import QueueItem
 
 from content_assets.packages.plan import PackageProduct, load_package_products
@@ -29,7 +29,7 @@ class Claim:
     orphan_builds_swept: int
 
 
-def claim_work(log: dg.DagsterLogManager, store: DuckDBStore, writer: PackageWriter, version: PackageVersion,
+def claim_work(log: dg.DagsterLogManager, store: CatalogDatabase, writer: PackageWriter, version: PackageVersion,
                variants_of: Callable[[int], list[str]], *, max_items: int | None, max_attempts: int) -> Claim:
     # What a killed run left half-written; versions the sync staged stay until this run is done.
     swept = writer.sweep(orphan_builds=False)

@@ -16,9 +16,10 @@ from typing import TypeVar
 
 import dagster as dg
 import duckdb
+import psycopg
 
 from resources.store import package_records
-from resources.store import DuckDBStore, refresh_queue
+from resources.store import CatalogDatabase, CatalogUnavailableError, refresh_queue
 
 from content_assets.environment import STORES
 from content_assets.jobs import build_packages_job
@@ -130,7 +131,7 @@ def waiting_work(con: duckdb.DuckDBPyConnection, *, max_attempts: int, lease_sec
 Found = TypeVar("Found")
 
 
-def _read_store(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str, what: str,
+def _read_store(context: dg.SensorEvaluationContext, store: CatalogDatabase, store_key: str, what: str,
                 read: Callable[[duckdb.DuckDBPyConnection], Found]) -> Found | str:
     """`read` on the store's catalog, or why the store is not looked at now (held_back, or its
     file held by another process)."""
@@ -142,9 +143,11 @@ def _read_store(context: dg.SensorEvaluationContext, store: DuckDBStore, store_k
             return read(catalog.con)
     except duckdb.IOException as exc:
         return _locked(exc).skip_message or "locked"
+    except (CatalogUnavailableError, psycopg.OperationalError) as exc:
+        return f"the catalog database is not reachable ({str(exc).splitlines()[0]}); checking again next tick"
 
 
-def _queue_work(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str,
+def _queue_work(context: dg.SensorEvaluationContext, store: CatalogDatabase, store_key: str,
                 max_attempts: int) -> WaitingWork | str:
     """The store's waiting work, or why it is not looked at now."""
     return _read_store(context, store, store_key, "built", lambda con: waiting_work(
@@ -157,7 +160,7 @@ def _queue_work(context: dg.SensorEvaluationContext, store: DuckDBStore, store_k
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Launches one build_packages run per store for everything waiting in its refresh queue.",
 )
-def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore,
+def refresh_queue_sensor(context: dg.SensorEvaluationContext, store: CatalogDatabase,
                          package_settings: PackageSettingsResource) -> dg.SensorResult | dg.SkipReason:
     launched = json.loads(context.cursor) if context.cursor else {}  # store -> its last run key
     requests, reasons = [], {}
@@ -205,7 +208,7 @@ class TemplateCursor:
         return json.dumps({"version": self.version, "rebuilds": self.rebuilds, "stores_done": list(self.stores_done)})
 
 
-def _stale_packages(context: dg.SensorEvaluationContext, store: DuckDBStore, store_key: str,
+def _stale_packages(context: dg.SensorEvaluationContext, store: CatalogDatabase, store_key: str,
                     version: PackageVersion) -> int | str:
     """How many of the store's packages are older than `version`, or why it is not looked at now."""
     return _read_store(context, store, store_key, "rebuilt", lambda con: count_outdated(con, version))
@@ -218,7 +221,7 @@ def _stale_packages(context: dg.SensorEvaluationContext, store: DuckDBStore, sto
     description="When a post template or the package format changes, launches a build_packages run per "
                 "store that rebuilds every package made with the old version.",
 )
-def template_change_sensor(context: dg.SensorEvaluationContext, store: DuckDBStore,
+def template_change_sensor(context: dg.SensorEvaluationContext, store: CatalogDatabase,
                            package_settings: PackageSettingsResource) -> dg.SensorResult | dg.SkipReason:
     cursor = TemplateCursor.parse(context.cursor)
     version = current_package_version(package_settings)

@@ -32,7 +32,7 @@ from content_assets.sync.window import FULL, SyncWindow, kst_today, sync_window
 from resources.commerce_api import CommerceApiClient, CommerceApiResource
 from resources.commerce_api.registry import Store
 from resources.package_files.writer import PackageWriter
-from resources.store import CatalogStore, DuckDBStore, refresh_queue
+from resources.store import CatalogStore, CatalogDatabase, refresh_queue
 from resources.store.sync_cursor import advance_cursor, oldest_unsynced_day, read_cursor
 
 
@@ -101,7 +101,7 @@ def catalog_sync(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
     commerce_api: CommerceApiResource,
-    store: DuckDBStore,
+    store: CatalogDatabase,
     package_writer: PackageWriter,
     package_settings: PackageSettingsResource,
 ):
@@ -342,7 +342,7 @@ def _warn_of_skipped(context: dg.AssetExecutionContext, report: SyncReport, quar
 @dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"},
           partitions_def=store_partitions,
           description="Products whose current version has no content package yet.")
-def refresh_queue_asset(context: dg.AssetExecutionContext, store: DuckDBStore) -> dg.MaterializeResult:
+def refresh_queue_asset(context: dg.AssetExecutionContext, store: CatalogDatabase) -> dg.MaterializeResult:
     # Whatever the window listed, every product of the store whose current version has no package
     # yet is enqueued (idempotent), so a product changed again elsewhere is not missed.
     started = time.perf_counter()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from resources.store import DELETED, DuckDBStore, quarantine, refresh_queue
+from resources.store import DELETED, CatalogDatabase, quarantine, refresh_queue
 
 from content_assets.stores import checked_store
 
@@ -35,7 +35,7 @@ PRODUCTS_VALID = dg.AssetCheckSpec(
 @dg.multi_asset_check(specs=[PRODUCTS_UNIQUE, PRODUCTS_VALID], can_subset=True,
                       description="The blocking data checks on products, in one step and one connection")
 def products_data_checks(
-    context: dg.AssetCheckExecutionContext, store: DuckDBStore
+    context: dg.AssetCheckExecutionContext, store: CatalogDatabase
 ) -> Iterator[dg.AssetCheckResult]:
     selected = context.selected_asset_check_keys
     results: list[dg.AssetCheckResult] = []
@@ -43,7 +43,7 @@ def products_data_checks(
     with store.connect() as catalog:
         if PRODUCTS_UNIQUE.key in selected:
             duplicates = catalog.con.execute(
-                "SELECT origin_product_no, count(*) FROM products GROUP BY ALL HAVING count(*) > 1 ORDER BY 1"
+                "SELECT origin_product_no, count(*) FROM products GROUP BY origin_product_no HAVING count(*) > 1 ORDER BY 1"
             ).fetchall()
             results.append(dg.AssetCheckResult(
                 asset_key=PRODUCTS_UNIQUE.asset_key, check_name=PRODUCTS_UNIQUE.name,
@@ -87,7 +87,7 @@ def _quarantine_table(rows: list[tuple]) -> str:
 
 @dg.asset_check(asset="products",
                 description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
-def products_quarantine(context: dg.AssetCheckExecutionContext, store: DuckDBStore) -> dg.AssetCheckResult:
+def products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
     store = checked_store(context, store)
     # Quarantined products are held back from syncs, not lost: someone should look at them, but
     # packages of every other product go on.
@@ -115,7 +115,7 @@ def products_quarantine(context: dg.AssetCheckExecutionContext, store: DuckDBSto
 
 @dg.asset_check(asset="refresh_queue", blocking=True,
                 description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
-def refresh_queue_no_stuck_items(context: dg.AssetCheckExecutionContext, store: DuckDBStore) -> dg.AssetCheckResult:
+def refresh_queue_no_stuck_items(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
     store = checked_store(context, store)
     with store.connect() as catalog:
         stuck = catalog.con.execute(

@@ -21,8 +21,11 @@ PREVIEW_COLUMNS = {
 
 def table_metadata(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, object]:
     """`dagster/column_schema` and `preview` (the first rows by origin_product_no) of `table`."""
-    described = con.execute(f"DESCRIBE {table}").fetchall()  # noqa: S608 - a name of ours
-    schema = dg.TableSchema(columns=[dg.TableColumn(name, str(column_type)) for name, column_type, *_ in described])
+    described = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = ? AND table_schema = current_schema() ORDER BY ordinal_position", [table]
+    ).fetchall()
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, str(column_type)) for name, column_type in described])
     columns = PREVIEW_COLUMNS[table]
     rows = con.execute(
         f"SELECT {', '.join(columns)} FROM {table} ORDER BY origin_product_no LIMIT {PREVIEW_ROWS}"  # noqa: S608

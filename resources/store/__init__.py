@@ -1,9 +1,10 @@
-"""The DuckDB store: schema, set-based upserts, the refresh queue."""
+"""The catalog store: schema, set-based upserts, the refresh queue; on DuckDB or on Postgres."""
 
 from . import quarantine, refresh_queue
 from .catalog_store import DELETED, CatalogStore, ListingWrite, SyncError
 from .quarantine import QuarantineFailure, QuarantineLedger
-from .resource import DEFAULT_DATABASE_PATH, DatabaseLockedError, DuckDBStore
+from .postgres.store import CatalogUnavailableError, PostgresStore
+from .resource import DEFAULT_DATABASE_PATH, CatalogDatabase, DatabaseLockedError, DuckDBStore
 from .schema import migrate
 from .upsert import PRODUCT_COLUMNS, UpsertCounts, upsert_products
 
@@ -11,10 +12,13 @@ __all__ = [
     "DEFAULT_DATABASE_PATH",
     "DELETED",
     "PRODUCT_COLUMNS",
+    "CatalogDatabase",
     "CatalogStore",
+    "CatalogUnavailableError",
     "DatabaseLockedError",
     "DuckDBStore",
     "ListingWrite",
+    "PostgresStore",
     "QuarantineFailure",
     "QuarantineLedger",
     "SyncError",

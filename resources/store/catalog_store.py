@@ -1,4 +1,4 @@
-"""The local copy of the catalog in one DuckDB file: listings, details, products, errors, packages.
+"""The local copy of a store's catalog: listings, details, products, errors, packages.
 
 All writes from a sync go through here, set-based: a page of listings or a chunk of details is
 one Arrow table and a handful of statements in one transaction.
@@ -17,6 +17,7 @@ import pyarrow as pa
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
 from . import quarantine
+from .postgres.connection import is_postgres
 from .quarantine import QuarantineFailure, QuarantineLedger
 from .statuses import DELETED
 from .upsert import (
@@ -26,6 +27,7 @@ from .upsert import (
     detail_text_md5,
     merge_products,
     payload_hash_sql,
+    replace_rows_sql,
 )
 
 _LISTING_SCHEMA = pa.schema(
@@ -88,8 +90,8 @@ _PRODUCT_FROM_LIST_AND_DETAIL = {
     "brand_name": "coalesce(d.brand_name, l.brand_name)",
     "manufacturer_name": "coalesce(d.manufacturer_name, l.manufacturer_name)",
     "model_name": "d.model_name",
-    "seller_tags": "coalesce(nullif(d.seller_tags, []), l.seller_tags)",
-    "image_urls": "coalesce(d.image_urls, [l.representative_image_url])",
+    "seller_tags": "coalesce(nullif(d.seller_tags, ARRAY[]::VARCHAR[]), l.seller_tags)",
+    "image_urls": "coalesce(d.image_urls, ARRAY[l.representative_image_url])",
     "detail_content": "d.detail_content",
     "page_title": "d.page_title",
     "meta_description": "d.meta_description",
@@ -97,6 +99,21 @@ _PRODUCT_FROM_LIST_AND_DETAIL = {
 assert tuple(_PRODUCT_FROM_LIST_AND_DETAIL) == PRODUCT_COLUMNS
 assert tuple(_LISTING_SCHEMA.names) == tuple(ListedProduct.__dataclass_fields__)
 assert tuple(_DETAIL_SCHEMA.names) == tuple(ProductDetail.__dataclass_fields__)
+
+
+# A page's listings as product_list rows, a product listed twice on the page once.
+_STORE_LISTING = replace_rows_sql(
+    "product_list", "origin_product_no",
+    {**{name: name for name in _LISTING_SCHEMA.names if name not in ("reg_date", "modified_date")},
+     "reg_date": "reg_date::TIMESTAMPTZ", "modified_date": "modified_date::TIMESTAMPTZ", "listed_at": "now()"},
+    "(SELECT DISTINCT ON (origin_product_no) * FROM listing_page ORDER BY origin_product_no) AS l",
+)
+# A chunk's details, as the ledger of which listed version each belongs to.
+_STORE_DETAIL_LEDGER = replace_rows_sql(
+    "product_details", "origin_product_no",
+    {"origin_product_no": "d.origin_product_no", "modified_date": "l.modified_date", "fetched_at": "now()"},
+    "detail_chunk d JOIN product_list l USING (origin_product_no)",
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,8 @@ class SyncError:
 
 
 class CatalogStore:
-    """Operations on one open DuckDB connection. Not thread-safe: one writer thread per store."""
+    """Operations on one open connection: DuckDB's, or Postgres's speaking as it does
+    (postgres/connection.py). Not thread-safe: one writer thread per store."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
@@ -158,15 +176,7 @@ class CatalogStore:
                     """  # noqa: S608
                 ).fetchall()
             )
-            con.execute(
-                """
-                INSERT OR REPLACE INTO product_list BY NAME
-                SELECT * EXCLUDE (reg_date, modified_date, channel_count),
-                       reg_date::TIMESTAMPTZ AS reg_date, modified_date::TIMESTAMPTZ AS modified_date,
-                       channel_count, now() AS listed_at
-                FROM (SELECT * FROM listing_page QUALIFY row_number() OVER (PARTITION BY origin_product_no) = 1)
-                """
-            )
+            con.execute(_STORE_LISTING)
             quarantine.release_listed(con, "listing_page")
             con.unregister("listing_page")
             deleted_upsert = self._merge_products_for(deleted_changed) if deleted_changed else UpsertCounts()
@@ -195,13 +205,7 @@ class CatalogStore:
         try:
             con.register("detail_chunk", chunk)
             # The detail belongs to the modifiedDate the list showed when it was asked for.
-            con.execute(
-                """
-                INSERT OR REPLACE INTO product_details (origin_product_no, modified_date, fetched_at)
-                SELECT d.origin_product_no, l.modified_date, now()
-                FROM detail_chunk d JOIN product_list l USING (origin_product_no)
-                """
-            )
+            con.execute(_STORE_DETAIL_LEDGER)
             counts = self._merge_products(
                 "product_list l JOIN detail_chunk d USING (origin_product_no)",
                 detail_text_md5=f"d.{DETAIL_TEXT_MD5_COLUMN}",
@@ -235,10 +239,12 @@ class CatalogStore:
         select = ", ".join(f"{expr} AS {name}" for name, expr in _PRODUCT_FROM_LIST_AND_DETAIL.items())
         if detail_text_md5 is not None:
             select += f", {detail_text_md5} AS {DETAIL_TEXT_MD5_COLUMN}"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE staged_products AS SELECT {select} FROM {source}")  # noqa: S608
+        self.con.execute("DROP TABLE IF EXISTS staged_products")
+        self.con.execute(f"CREATE TEMP TABLE staged_products AS SELECT {select} FROM {source}")  # noqa: S608
         counts = merge_products(
             self.con, "staged_products",
-            payload_hash_sql=payload_hash_sql(DETAIL_TEXT_MD5_COLUMN if detail_text_md5 is not None else None),
+            payload_hash_sql=payload_hash_sql(DETAIL_TEXT_MD5_COLUMN if detail_text_md5 is not None else None,
+                                              postgres=is_postgres(self.con)),
         )
         return UpsertCounts(counts.inserted, counts.updated, counts.unchanged, time.perf_counter() - started)
 

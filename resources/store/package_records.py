@@ -134,8 +134,14 @@ def record_packages(
             con.unregister("recorded_pictures")
 
 
+# The Arrow type of a record field, by its annotation: a column of nothing but None still has its type.
+_ARROW_TYPES = {"int": pa.int64(), "str": pa.string(), "datetime": pa.timestamp("us", tz="UTC")}
+
+
 def _arrow(records: Sequence[object], columns: tuple[str, ...]) -> pa.Table:
-    return pa.table({name: [getattr(record, name) for record in records] for name in columns})
+    kinds = {f.name: str(f.type).split(" | ")[0] for f in fields(records[0])}
+    return pa.table({name: pa.array([getattr(record, name) for record in records], _ARROW_TYPES[kinds[name]])
+                     for name in columns})
 
 
 def packages_of_live_products(con: duckdb.DuckDBPyConnection) -> list[BuiltPackage]:
@@ -211,7 +217,8 @@ def missing_retries_due(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime |
 def quarantined_products(con: duckdb.DuckDBPyConnection) -> list[QuarantinedProduct]:
     """Every product the sync quarantined, with its name where the store has one; none before
     the quarantine table exists (a store not yet migrated to it)."""
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sync_quarantine'").fetchone()
+    exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_name = 'sync_quarantine' AND table_schema = current_schema()").fetchone()
     if not exists or not exists[0]:
         return []
     rows = con.execute(
@@ -231,7 +238,8 @@ def rebase_paths(con: duckdb.DuckDBPyConnection, old_root: str, new_root: str) -
     carried into its store's folder: resources/package_files/layout.py); the rows changed."""
     old, new = old_root.rstrip("/") + "/", new_root.rstrip("/") + "/"
     rows = con.execute(
-        "UPDATE packages SET path = ? || substr(path, ?) WHERE starts_with(path, ?) AND NOT starts_with(path, ?)",
+        "UPDATE packages SET path = ? || substr(path, ?) WHERE starts_with(path, ?) AND NOT starts_with(path, ?) "
+        "RETURNING 1",
         [new, len(old) + 1, old, new],
-    ).fetchone()
-    return int(rows[0]) if rows else 0
+    ).fetchall()
+    return len(rows)

@@ -20,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from .statuses import DELETED
+from .upsert import replace_rows_sql
 
 # How long a product is held after its 1st, 2nd, 3rd failure; then daily.
 RETRY_BACKOFF: tuple[timedelta, ...] = (timedelta(hours=1), timedelta(hours=6), timedelta(hours=24))
@@ -73,6 +74,17 @@ _ROW_SCHEMA = pa.schema([
 ])
 
 
+# A detail failed at the modifiedDate the list showed when it was asked for (as a fetched detail
+# belongs to it); a listing entry that does not parse has none to trust. The parameter: now.
+_RECORD = replace_rows_sql("sync_quarantine", "origin_product_no", {
+    "origin_product_no": "r.origin_product_no",
+    "modified_date": "CASE WHEN r.api = 'detail' THEN l.modified_date END",
+    **{name: f"r.{name}" for name in ("api", "status", "code", "reason", "failures", "first_failed_at")},
+    "last_failed_at": "?::TIMESTAMPTZ",
+    "retry_after": "r.retry_after",
+}, "quarantine_rows r LEFT JOIN product_list l USING (origin_product_no)")
+
+
 def record(
     con: duckdb.DuckDBPyConnection, failures: Sequence[QuarantineFailure], *, hold: bool, now: datetime
 ) -> int:
@@ -88,7 +100,7 @@ def record(
         con.register("quarantine_keys", pa.table({"origin_product_no": pa.array(list(latest), pa.int64())}))
         before = {number: (count, first) for number, count, first in con.execute(
             "SELECT origin_product_no, failures, first_failed_at FROM sync_quarantine "
-            "SEMI JOIN quarantine_keys USING (origin_product_no)"
+            "WHERE origin_product_no IN (SELECT origin_product_no FROM quarantine_keys)"
         ).fetchall()}
         rows = []
         for number, failure in latest.items():
@@ -96,18 +108,7 @@ def record(
             rows.append({**vars(failure), "failures": count + 1, "first_failed_at": first,
                          "retry_after": now + retry_delay(count + 1) if hold else now})
         con.register("quarantine_rows", pa.Table.from_pylist(rows, schema=_ROW_SCHEMA))
-        # A detail failed at the modifiedDate the list showed when it was asked for (as a fetched
-        # detail belongs to it); a listing entry that does not parse has none to trust.
-        con.execute(
-            """
-            INSERT OR REPLACE INTO sync_quarantine (origin_product_no, modified_date, api, status, code, reason,
-                                                    failures, first_failed_at, last_failed_at, retry_after)
-            SELECT r.origin_product_no, CASE WHEN r.api = 'detail' THEN l.modified_date END, r.api, r.status,
-                   r.code, r.reason, r.failures, r.first_failed_at, ?, r.retry_after
-            FROM quarantine_rows r LEFT JOIN product_list l USING (origin_product_no)
-            """,
-            [now],
-        )
+        con.execute(_RECORD, [now])
         con.unregister("quarantine_rows")
         con.unregister("quarantine_keys")
         con.execute("COMMIT")

@@ -13,6 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from . import claim_holder
+from .postgres.connection import is_postgres
 from .statuses import DELETED
 
 PENDING, IN_PROGRESS, DONE, FAILED = "pending", "in_progress", "done", "failed"
@@ -42,21 +43,16 @@ def enqueue_changed_products(con: duckdb.DuckDBPyConnection) -> EnqueueCounts:
     """Enqueue every live product whose current version is not what its queue row asks for."""
     rows = con.execute(
         f"""
-        MERGE INTO refresh_queue AS q
-        USING (
-            SELECT p.origin_product_no, p.payload_hash
-            FROM products p LEFT JOIN refresh_queue r USING (origin_product_no)
-            WHERE p.status_type <> '{DELETED}' AND r.payload_hash IS DISTINCT FROM p.payload_hash
-        ) AS s
-        ON q.origin_product_no = s.origin_product_no
-        WHEN MATCHED THEN UPDATE SET payload_hash = s.payload_hash, reason = 'changed', status = '{PENDING}',
-            attempts = 0, last_error = NULL, enqueued_at = now(), updated_at = now()
-        WHEN NOT MATCHED THEN INSERT (origin_product_no, payload_hash, reason, status, attempts, enqueued_at, updated_at)
-            VALUES (s.origin_product_no, s.payload_hash, 'new', '{PENDING}', 0, now(), now())
-        RETURNING merge_action
+        INSERT INTO refresh_queue (origin_product_no, payload_hash, reason, status, attempts, enqueued_at, updated_at)
+        SELECT p.origin_product_no, p.payload_hash, 'new', '{PENDING}', 0, now(), now()
+        FROM products p LEFT JOIN refresh_queue r USING (origin_product_no)
+        WHERE p.status_type <> '{DELETED}' AND r.payload_hash IS DISTINCT FROM p.payload_hash
+        ON CONFLICT (origin_product_no) DO UPDATE SET payload_hash = excluded.payload_hash, reason = 'changed',
+            status = '{PENDING}', attempts = 0, last_error = NULL, enqueued_at = now(), updated_at = now()
+        RETURNING reason
         """  # noqa: S608
     ).fetchall()
-    new = sum(1 for (action,) in rows if action == "INSERT")
+    new = sum(1 for (reason,) in rows if reason == "new")
     return EnqueueCounts(new=new, changed=len(rows) - new)
 
 
@@ -90,6 +86,9 @@ def claim(
     """Mark up to `limit` claimable items in progress, held by `holder` (this process by default),
     and return them."""
     limit_sql = f"LIMIT {int(limit)}" if limit else ""
+    # On Postgres several package runs (or workers) may claim at once: each skips the rows another
+    # is claiming, so no item is claimed twice and nobody waits. DuckDB has one writer per file.
+    skip_locked = "FOR UPDATE SKIP LOCKED" if is_postgres(con) else ""
     predicate, parameters = claimable(max_attempts, lease_seconds, gone_holders(con))
     rows = con.execute(
         f"""
@@ -99,6 +98,7 @@ def claim(
             WHERE {predicate}
             ORDER BY enqueued_at, origin_product_no
             {limit_sql}
+            {skip_locked}
         )
         RETURNING origin_product_no, payload_hash, reason, attempts
         """,  # noqa: S608

@@ -1,4 +1,6 @@
-"""The DuckDB store as a Dagster resource: one database file, schema ensured on open."""
+"""The catalog as a Dagster resource: `CatalogDatabase`, what every asset, check and sensor takes,
+and its embedded form `DuckDBStore` (a DuckDB file per store, schema ensured on open). The other
+form, Postgres, is resources/store/postgres/store.py."""
 
 from __future__ import annotations
 
@@ -48,12 +50,31 @@ def store_database_path(database_path: str | Path, store_key: str) -> Path:
     return path if store_key == DEFAULT_STORE else path.parent / "stores" / f"{store_key}.duckdb"
 
 
-class DuckDBStore(dg.ConfigurableResource):
+class CatalogDatabase(dg.ConfigurableResource):
+    """Where the stores' catalogs live. `for_store(key)` is the same database for one store;
+    `connect()` opens that store's catalog (migrated, stamped as the store's) as a CatalogStore."""
+
+    store_key: str = DEFAULT_STORE
+
+    def for_store(self, store_key: str) -> CatalogDatabase:
+        raise NotImplementedError
+
+    @property
+    def location(self) -> str:
+        """Where the store's catalog is, for messages (never a password)."""
+        raise NotImplementedError
+
+    @contextmanager
+    def connect(self) -> Iterator[CatalogStore]:
+        raise NotImplementedError
+        yield
+
+
+class DuckDBStore(CatalogDatabase):
     """The local copy of the catalog: a DuckDB file per store (DuckDB lets one process write a file,
     so stores sync in parallel only if each has its own). Path from `CONTENT_DB_PATH`."""
 
     database_path: str = DEFAULT_DATABASE_PATH
-    store_key: str = DEFAULT_STORE
     # DuckDB's own default is 80% of RAM, and it keeps what it wrote resident up to that; a sync
     # needs little, and what does not fit spills to disk.
     memory_limit: str = "128MB"
@@ -68,6 +89,10 @@ class DuckDBStore(dg.ConfigurableResource):
     @property
     def path(self) -> Path:
         return store_database_path(self.database_path, self.store_key)
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:

@@ -18,6 +18,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .postgres.connection import is_postgres
+
 # The columns a product row carries besides its bookkeeping (hash and timestamps).
 PRODUCT_COLUMNS: tuple[str, ...] = (
     "origin_product_no",
@@ -45,12 +47,19 @@ PRODUCT_COLUMNS: tuple[str, ...] = (
 def _hash_input(column: str) -> str:
     """A column as text for hashing; NULL and empty stay distinct, lists and times canonical."""
     if column in ("seller_tags", "image_urls"):
-        text = f"array_to_string({column}, chr(30))"
-    elif column == "modified_date":
-        text = f"epoch_us({column})::VARCHAR"
-    else:
-        text = f"{column}::VARCHAR"
-    return f"coalesce({text}, chr(0))"
+        return f"array_to_string({column}, chr(30))"
+    if column == "modified_date":
+        return f"epoch_us({column})::VARCHAR"
+    return f"{column}::VARCHAR"
+
+
+def _md5_of(texts: Sequence[str], *, postgres: bool) -> str:
+    """md5 of the texts joined by chr(31), a NULL as chr(0): the hash rule, in SQL. Postgres text
+    cannot hold chr(0), so there the same bytes are joined as bytea (md5 of the same UTF-8 bytes)."""
+    if postgres:
+        parts = [f"coalesce(convert_to({text}, 'UTF8'), '\\x00'::bytea)" for text in texts]
+        return "md5({})".format(" || '\\x1f'::bytea || ".join(parts))
+    return "md5(concat_ws(chr(31), {}))".format(", ".join(f"coalesce({text}, chr(0))" for text in texts))
 
 
 # The columns a product row takes from its detail alone, text of ~1.9 KB (the seller HTML most of
@@ -63,8 +72,8 @@ DETAIL_TEXT_COLUMNS: tuple[str, ...] = (
 DETAIL_TEXT_MD5_COLUMN = "detail_text_md5"
 
 
-def detail_text_md5_sql() -> str:
-    return "md5(concat_ws(chr(31), {fields}))".format(fields=", ".join(_hash_input(c) for c in DETAIL_TEXT_COLUMNS))
+def detail_text_md5_sql(*, postgres: bool = False) -> str:
+    return _md5_of([_hash_input(c) for c in DETAIL_TEXT_COLUMNS], postgres=postgres)
 
 
 def detail_text_md5(
@@ -79,19 +88,29 @@ def detail_text_md5(
     return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def payload_hash_sql(detail_text_md5: str | None = None) -> str:
+def payload_hash_sql(detail_text_md5: str | None = None, *, postgres: bool = False) -> str:
     """The payload hash as SQL: md5 of the product's columns as text, joined by chr(31), with
     DETAIL_TEXT_COLUMNS by their md5 (`detail_text_md5`, an expression; computed here if None).
+    `postgres`: the same hash in Postgres's SQL (_md5_of).
 
     md5 is stable across DuckDB versions (hash() is not, and a changed hash would re-enqueue the
     whole catalog once); concat_ws of the columns is about twice as cheap as to_json of a struct.
     """
-    fields = [_hash_input(c) for c in PRODUCT_COLUMNS if c != "origin_product_no" and c not in DETAIL_TEXT_COLUMNS]
-    fields.append(f"coalesce({detail_text_md5 or detail_text_md5_sql()}, chr(0))")
-    return "md5(concat_ws(chr(31), {fields}))".format(fields=", ".join(fields))
+    texts = [_hash_input(c) for c in PRODUCT_COLUMNS if c != "origin_product_no" and c not in DETAIL_TEXT_COLUMNS]
+    texts.append(detail_text_md5 or detail_text_md5_sql(postgres=postgres))
+    return _md5_of(texts, postgres=postgres)
 
 
 PAYLOAD_HASH_SQL = payload_hash_sql()
+
+
+def replace_rows_sql(table: str, key: str, columns: dict[str, str], source: str) -> str:
+    """INSERT `columns` (name -> expression over `source`) into `table`, a row per `key`, replacing
+    the row of a key already there: DuckDB's INSERT OR REPLACE, in SQL that Postgres takes too."""
+    names = ", ".join(columns)
+    updates = ", ".join(f"{name} = excluded.{name}" for name in columns if name != key)
+    values = ", ".join(columns.values())
+    return f"INSERT INTO {table} ({names}) SELECT {values} FROM {source} ON CONFLICT ({key}) DO UPDATE SET {updates}"  # noqa: S608
 
 
 @contextmanager
@@ -150,7 +169,12 @@ def merge_products(
     than staging ~2 KB rows in a temp table (measured on 1M rows, beside the former staging
     version: into an empty table 12.8 -> 7.5 s, no change 4.9 -> 3.0 s). An UPDATE and an INSERT
     rather than one MERGE: a no-op MERGE of 1M rows took 3.2 s, the pair 0.7 s.
+    On Postgres, resources/store/postgres/upsert.py.
     """
+    if is_postgres(con):
+        from .postgres import upsert as postgres_upsert  # it imports this module's contract
+
+        return postgres_upsert.merge(con, source, payload_hash_sql, skip_unchanged)
     with _bulk_write_settings(con):
         return _merge(con, source, payload_hash_sql, skip_unchanged)
 
@@ -242,9 +266,9 @@ def upsert_products(
     if "payload_hash" in table.column_names:
         hash_sql = "payload_hash"
     elif DETAIL_TEXT_MD5_COLUMN in table.column_names:
-        hash_sql = payload_hash_sql(DETAIL_TEXT_MD5_COLUMN)
+        hash_sql = payload_hash_sql(DETAIL_TEXT_MD5_COLUMN, postgres=is_postgres(con))
     else:
-        hash_sql = PAYLOAD_HASH_SQL
+        hash_sql = payload_hash_sql(postgres=is_postgres(con))
     counts = UpsertCounts()
     con.execute("BEGIN TRANSACTION")
     try:
