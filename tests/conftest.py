@@ -16,10 +16,12 @@ from commerce_emulator import EmulatorConfig, EmulatorServer
 # (the stores are read when content_assets is imported).
 os.environ.pop("CONTENT_OPS_STORES", None)
 
-from resources.store import DuckDBStore  # noqa: E402
+from resources.store import CatalogDatabase, DuckDBStore, PostgresStore  # noqa: E402
+from resources.store.postgres.store import close_pools  # noqa: E402
 from tests.support.browser import require_chromium  # noqa: E402
 from tests.support.crafted_store import CraftedStore  # noqa: E402
 from tests.support.project import Project, project_at  # noqa: E402
+from tests.support.servers import PostgresServer, postgres_server  # noqa: E402
 
 
 @pytest.fixture
@@ -41,9 +43,32 @@ def project(emulator: EmulatorServer, tmp_path: Path) -> Iterator[Project]:
         yield configured
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A Postgres server of this test process's own (skips without Debian's binaries, but under CI=true)."""
+    with postgres_server() as server:
+        yield server
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> CraftedStore:
-    return CraftedStore(DuckDBStore(database_path=str(tmp_path / "content.duckdb")))
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A new empty database on it."""
+    url = postgres.create_database()
+    yield url
+    close_pools(url)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def catalog_db(request: pytest.FixtureRequest, tmp_path: Path) -> CatalogDatabase:
+    """The store's two backends: every test that takes this (or `store`) runs on both, one suite."""
+    if request.param == "duckdb":
+        return DuckDBStore(database_path=str(tmp_path / "content.duckdb"))
+    return PostgresStore(url=request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def store(catalog_db: CatalogDatabase) -> CraftedStore:
+    return CraftedStore(catalog_db)
 
 
 @pytest.fixture

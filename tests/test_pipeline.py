@@ -1,13 +1,26 @@
-"""The whole graph, materialized through Dagster against the emulator over loopback."""
+"""The whole graph, materialized through Dagster against the emulator over loopback, with the
+catalog on each backend (a DuckDB file, a Postgres database)."""
 
 from __future__ import annotations
 
 import os
 
-import dagster as dg
+from collections.abc import Iterator
+from pathlib import Path
 
+import dagster as dg
+import pytest
+
+from commerce_emulator import EmulatorServer
 from resources.store import refresh_queue
-from tests.support.project import Project, asset_metadata
+from tests.support.project import Project, asset_metadata, project_at
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def project(request: pytest.FixtureRequest, emulator: EmulatorServer, tmp_path: Path) -> Iterator[Project]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    with project_at(tmp_path, emulator, database_url=url) as configured:
+        yield configured
 
 
 def detail_requests(project: Project) -> int:
@@ -74,7 +87,7 @@ def test_packages_exist_after_the_first_build_and_a_second_build_writes_nothing(
     first = project.materialize()
     built = asset_metadata(first, "content_packages")
     with project.connect() as store:
-        live = store.con.execute("SELECT origin_product_no, len(image_urls) FROM products WHERE status_type <> 'DELETE'").fetchall()
+        live = store.con.execute("SELECT origin_product_no, coalesce(array_length(image_urls, 1), 0) FROM products WHERE status_type <> 'DELETE'").fetchall()
     assert built["packages_built"] == len(live) > 0
     for number, image_count in live:
         package = project.packages_dir / str(number) / "default"

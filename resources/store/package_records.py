@@ -238,7 +238,7 @@ def rebase_paths(con: duckdb.DuckDBPyConnection, old_root: str, new_root: str) -
     carried into its store's folder: resources/package_files/layout.py); the rows changed."""
     old, new = old_root.rstrip("/") + "/", new_root.rstrip("/") + "/"
     rows = con.execute(
-        "UPDATE packages SET path = ? || substr(path, ?) WHERE starts_with(path, ?) AND NOT starts_with(path, ?) "
+        "UPDATE packages SET path = ? || substr(path, ?::INTEGER) WHERE starts_with(path, ?) AND NOT starts_with(path, ?) "
         "RETURNING 1",
         [new, len(old) + 1, old, new],
     ).fetchall()

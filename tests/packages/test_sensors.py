@@ -18,7 +18,9 @@ from content_assets.packages.sensors import current_package_version as version_w
 from content_assets.packages.sensors import refresh_queue_sensor, template_change_sensor
 from content_assets.packages.settings import PackageSettingsResource
 from content_assets.sync.checks import products_data_checks
+from resources.store import DuckDBStore, PostgresStore
 from tests.support.crafted_store import CraftedStore
+from tests.support.servers import free_port
 
 
 def current_package_version():  # noqa: ANN201
@@ -135,7 +137,8 @@ def test_no_packages_are_built_while_a_products_data_check_is_failing(instance, 
     assert len(evaluate(refresh_queue_sensor, instance, store).run_requests) == 1
 
 
-def test_a_database_held_by_another_process_skips_the_tick(instance, store: CraftedStore):
+def test_a_database_held_by_another_process_skips_the_tick(instance, tmp_path):
+    store = CraftedStore(DuckDBStore(database_path=str(tmp_path / "content.duckdb")))  # a file lock: DuckDB's
     store.add_products(1, 10)
     store.enqueue(1, 10)
     hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
@@ -150,6 +153,17 @@ def test_a_database_held_by_another_process_skips_the_tick(instance, store: Craf
 
     assert tick.run_requests == []
     assert "held by another process" in tick.skip_message
+
+
+def test_a_catalog_database_out_of_reach_skips_the_tick_in_one_line_without_its_password(instance):
+    url = f"postgresql://agency:s3cret-pw@127.0.0.1:{free_port()}/catalog"
+    store = CraftedStore(PostgresStore(url=url, connect_timeout_seconds=1.0))
+
+    tick = evaluate(refresh_queue_sensor, instance, store)
+
+    assert tick.run_requests == []
+    assert "catalog database postgresql://agency@127.0.0.1" in tick.skip_message
+    assert "cannot be reached" in tick.skip_message and "s3cret-pw" not in tick.skip_message
 
 
 def test_a_tick_with_10000_pending_items_takes_under_200_ms(instance, store: CraftedStore, record_property):

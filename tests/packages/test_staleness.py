@@ -26,7 +26,7 @@ def crafted(store: CraftedStore) -> CraftedStore:
     ]:
         store.add_packages(number, 1, variant=variant, template_version=template, settings_hash=settings)
     store.execute("UPDATE packages SET template_version = NULL, settings_hash = NULL WHERE origin_product_no = 4")
-    store.execute("UPDATE packages SET missing_images = 1, missing_retry_at = now() - INTERVAL 1 HOUR "
+    store.execute("UPDATE packages SET missing_images = 1, missing_retry_at = now() - INTERVAL '1 hour' "
                   "WHERE origin_product_no = 7")
     return store
 

@@ -1,8 +1,10 @@
-"""The project configured against an emulator, as the tests drive it: its own DuckDB file, packages
-folder and Dagster instance (SQLite, in a temporary DAGSTER_HOME), materialized as `make run` does."""
+"""The project configured against an emulator, as the tests drive it: its own catalog (a DuckDB file,
+or a Postgres database), packages folder and Dagster instance (SQLite, in a temporary DAGSTER_HOME),
+materialized as `make run` does."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,10 +68,13 @@ class Project:
                 break
         return ProjectRun(results)
 
-    def connect(self):  # noqa: ANN201
-        from resources.store import DuckDBStore
+    def connect(self, store: str = "default"):  # noqa: ANN201
+        """The store's catalog, where the code location keeps it (CONTENT_DB_URL, else CONTENT_DB_PATH)."""
+        from resources.store import DuckDBStore, PostgresStore
 
-        return DuckDBStore(database_path=str(self.database_path)).connect()
+        url = os.environ.get("CONTENT_DB_URL")
+        database = PostgresStore(url=url) if url else DuckDBStore(database_path=str(self.database_path))
+        return database.for_store(store).connect()
 
 
 def _config_for(run_config: dict | None, assets: tuple[str, ...]) -> dict | None:
@@ -130,9 +135,9 @@ def _metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, obj
 
 
 @contextmanager
-def project_at(folder: Path, emulator: EmulatorServer) -> Iterator[Project]:
+def project_at(folder: Path, emulator: EmulatorServer, *, database_url: str | None = None) -> Iterator[Project]:
     """A project in `folder` against `emulator`: the environment `make run` sets, for as long as
-    the block runs."""
+    the block runs; its catalog on the Postgres of `database_url` if given."""
     home = folder / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -142,6 +147,10 @@ def project_at(folder: Path, emulator: EmulatorServer) -> Iterator[Project]:
         env.setenv("NAVER_COMMERCE_CLIENT_ID", DEFAULT_CLIENT_ID)
         env.setenv("NAVER_COMMERCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
         env.setenv("CONTENT_DB_PATH", str(folder / "content.duckdb"))
+        if database_url:
+            env.setenv("CONTENT_DB_URL", database_url)
+        else:
+            env.delenv("CONTENT_DB_URL", raising=False)
         env.setenv("PACKAGES_DIR", str(folder / "packages"))
         with dg.DagsterInstance.get() as instance:
             yield Project(emulator, folder / "content.duckdb", folder / "packages" / "default", home, instance)

@@ -47,15 +47,20 @@ def _postgres_type(arrow_type: pa.DataType) -> str:
 
 
 class PgCursor:
-    """The results of one statement, read as a DuckDB result is."""
+    """The results of one statement, read as a DuckDB result is: a statement that returns no rows
+    (an INSERT, an UPDATE without RETURNING) reads as one row holding the count of rows it changed."""
 
     def __init__(self, cursor: psycopg.Cursor) -> None:
         self._cursor = cursor
 
     def fetchone(self) -> tuple | None:
+        if self._cursor.description is None:
+            return (self._cursor.rowcount,)
         return self._cursor.fetchone()
 
     def fetchall(self) -> list[tuple]:
+        if self._cursor.description is None:
+            return [(self._cursor.rowcount,)]
         return self._cursor.fetchall()
 
     def fetchnumpy(self) -> dict[str, np.ndarray]:

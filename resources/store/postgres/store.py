@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import conninfo, sql
+from psycopg.types.numeric import Int8Dumper
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from resources.store.catalog_store import CatalogStore
@@ -45,6 +46,9 @@ def safe_url(url: str) -> str:
 
 def _configure(connection: psycopg.Connection) -> None:
     connection.autocommit = True
+    # A Python int is a BIGINT, as DuckDB takes it (psycopg would pick the smallest type that fits,
+    # and `generate_series(?, ?)` of two smallints has no single candidate).
+    connection.adapters.register_dumper(int, Int8Dumper)
     # KST calendar days are what the API's date filters mean.
     connection.execute("SET TimeZone = 'Asia/Seoul'")
 
@@ -53,7 +57,7 @@ def _reset(connection: psycopg.Connection) -> None:
     connection.execute("DISCARD TEMP")  # staging tables of a statement that failed half way
 
 
-def pool_for(url: str, max_size: int) -> ConnectionPool:
+def pool_for(url: str, max_size: int, open_timeout: float) -> ConnectionPool:
     with _LOCK:
         pool = _POOLS.get(url)
         if pool is None:
@@ -62,11 +66,12 @@ def pool_for(url: str, max_size: int) -> ConnectionPool:
             pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, configure=_configure,
                                   reset=_reset, kwargs={"prepare_threshold": None}, name="content-ops catalog")
             try:
-                pool.open(wait=True, timeout=15)
+                pool.open(wait=True, timeout=open_timeout)
             except PoolTimeout:
                 pool.close()
                 raise CatalogUnavailableError(
-                    f"the catalog database {safe_url(url)} (CONTENT_DB_URL) cannot be reached within 15 s; "
+                    f"the catalog database {safe_url(url)} (CONTENT_DB_URL) cannot be reached within "
+                    f"{open_timeout:.0f} s; "
                     "is Postgres running there, and does the database exist?") from None
             _POOLS[url] = pool
         return pool
@@ -90,9 +95,12 @@ class PostgresStore(CatalogDatabase):
 
     url: str
     pool_size: int = 8
+    # How long the first connection of a process may take (a server still starting is waited for).
+    connect_timeout_seconds: float = 15.0
 
     def for_store(self, store_key: str) -> PostgresStore:
-        return PostgresStore(url=self.url, store_key=store_key, pool_size=self.pool_size)
+        return PostgresStore(url=self.url, store_key=store_key, pool_size=self.pool_size,
+                             connect_timeout_seconds=self.connect_timeout_seconds)
 
     @property
     def location(self) -> str:
@@ -100,7 +108,7 @@ class PostgresStore(CatalogDatabase):
 
     @contextmanager
     def connect(self) -> Iterator[CatalogStore]:
-        pool = pool_for(self.url, self.pool_size)
+        pool = pool_for(self.url, self.pool_size, self.connect_timeout_seconds)
         try:
             with pool.connection(timeout=60) as connection:
                 if (self.url, self.store_key) not in _MIGRATED:

@@ -1,16 +1,15 @@
-"""The sync quarantine in a real DuckDB: backoff, what it holds back, who leaves it, the catalog view."""
+"""The sync quarantine on both backends: backoff, what it holds back, who leaves it, the catalog view."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import pytest
 
 from content_assets.sync.plan import products_needing_detail
 from resources.commerce_api import ListedProduct, ProductDetail
-from resources.store import CatalogStore, QuarantineFailure, migrate
+from resources.store import CatalogStore, QuarantineFailure
 from resources.store.quarantine import retry_delay
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -41,11 +40,9 @@ def _not_found(number: int) -> QuarantineFailure:
 
 
 @pytest.fixture
-def store() -> CatalogStore:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'Asia/Seoul'")
-    migrate(con)
-    return CatalogStore(con)
+def store(catalog_db) -> CatalogStore:
+    with catalog_db.connect() as catalog:
+        yield catalog
 
 
 def _row(store: CatalogStore, number: int) -> tuple | None:
