@@ -23,9 +23,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+# Only when DAGSTER_HOME has no instance config: one of its own (deploy/dagster.yaml) is kept.
+$(DAGSTER_HOME)/dagster.yaml:
 	mkdir -p $(DAGSTER_HOME)
-	ln -sf $(CURDIR)/dagster.yaml $@
+	ln -s $(CURDIR)/dagster.yaml $@
 
 install: $(INSTALLED) $(DAGSTER_HOME)/dagster.yaml
 

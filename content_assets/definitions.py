@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from content_assets.environment import build_resources
+from content_assets.environment import build_resources, run_executor
 from content_assets.jobs import JOBS
 from content_assets.packages.assets import content_packages
 from content_assets.packages.checks import PACKAGE_CHECKS
@@ -25,7 +25,5 @@ defs = dg.Definitions(
     schedules=SCHEDULES,
     sensors=SENSORS,
     resources=build_resources(),
-    # One process per run: the steps share the DuckDB file (two step processes would fight over
-    # its lock), and a process per step costs seconds of start-up for nothing.
-    executor=dg.in_process_executor,
+    executor=run_executor(),
 )

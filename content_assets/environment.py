@@ -25,6 +25,39 @@ from resources.store import DEFAULT_DATABASE_PATH, CatalogDatabase, DuckDBStore,
 STORES = load_registry()
 # How often (cron, KST) the schedule syncs every store.
 SYNC_CRON = os.environ.get("CONTENT_OPS_SYNC_CRON", "0 * * * *")
+# Where a run's steps execute: in its own process (in_process), or on Celery workers (celery:
+# deploy/README.md), the package step on the queue CONTENT_OPS_MEDIA_QUEUE names if set.
+EXECUTOR = os.environ.get("CONTENT_OPS_EXECUTOR", "in_process")
+MEDIA_QUEUE = os.environ.get("CONTENT_OPS_MEDIA_QUEUE") or None
+# The kind the UI shows on the catalog's assets: where their tables are.
+CATALOG_KIND = "postgres" if os.environ.get("CONTENT_DB_URL") else "duckdb"
+
+
+class ExecutorSettingError(ValueError):
+    """CONTENT_OPS_EXECUTOR names no executor, or one the catalog cannot serve."""
+
+
+def run_executor() -> dg.ExecutorDefinition:
+    """One process per run by default: its steps share the catalog (two step processes would fight
+    over a DuckDB file's lock), and a process per step costs seconds of start-up for nothing. On
+    Celery, a run's steps go to the workers, which need a catalog many processes can write: Postgres."""
+    if EXECUTOR == "in_process":
+        return dg.in_process_executor
+    if EXECUTOR != "celery":
+        raise ExecutorSettingError(f"CONTENT_OPS_EXECUTOR is {EXECUTOR!r}: it must be in_process or celery")
+    if not os.environ.get("CONTENT_DB_URL"):
+        raise ExecutorSettingError("CONTENT_OPS_EXECUTOR=celery runs a run's steps in several processes, and a "
+                                   "DuckDB catalog file has one writer: set CONTENT_DB_URL to a Postgres database")
+    from dagster_celery import celery_executor
+
+    return celery_executor.configured(
+        {"broker": {"env": "CELERY_BROKER_URL"}, "backend": {"env": "CELERY_RESULT_BACKEND"}},
+        name="celery_executor")
+
+
+def media_step_tags() -> dict[str, str]:
+    """The package step's op tags: its Celery queue (pictures and video), when one is named."""
+    return {"dagster-celery/queue": MEDIA_QUEUE} if MEDIA_QUEUE else {}
 
 
 def _env_or_default(name: str, default: str) -> str | dg.EnvVar:

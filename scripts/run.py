@@ -130,16 +130,15 @@ def _ms(value: object) -> str:
 
 def quarantine_line(store: str, products: dict[str, object], shown: int = 3) -> str:
     """The quarantined products: how many, and the reasons of the latest few, read from the store."""
-    import duckdb
-
-    from resources.store import quarantine
-    from resources.store.resource import store_database_path
+    from resources.store import DuckDBStore, PostgresStore, quarantine
 
     total = products.get("quarantined_total")
     if not total:
         return "  quarantined       none"
-    with duckdb.connect(str(store_database_path(os.environ["CONTENT_DB_PATH"], store)), read_only=True) as con:
-        total, rows = quarantine.summary(con, shown)
+    url = os.environ.get("CONTENT_DB_URL")
+    database = PostgresStore(url=url) if url else DuckDBStore(database_path=os.environ["CONTENT_DB_PATH"])
+    with database.for_store(store).connect() as catalog:
+        total, rows = quarantine.summary(catalog.con, shown)
     reasons = "; ".join(
         f"{number} ({' '.join(str(part) for part in (api, status, code) if part)}): {' '.join(str(reason).split())[:120]}"
         for number, api, status, code, reason, *_ in rows

@@ -16,7 +16,7 @@ import dagster as dg
 from content_assets.packages.batch import build_batch
 from content_assets.packages.builder import DEFAULT_PICTURE_MAX_BYTES, DEFAULT_VIDEO_MAX_BYTES
 from content_assets.packages.claim import claim_work
-from content_assets.environment import STORES
+from content_assets.environment import CATALOG_KIND, STORES, media_step_tags
 from content_assets.packages.gallery import GalleryRefresh, refresh_gallery, refresh_store_index
 from content_assets.packages.media.perceptual_hash import DEFAULT_MAX_DISTANCE
 from content_assets.packages.plan import PackageRenderer
@@ -47,7 +47,7 @@ class PackagesConfig(dg.Config):
     max_error_ratio: float = 0.2
 
 
-@dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={"duckdb", "html"},
+@dg.asset(deps=["refresh_queue"], group_name=GROUP, kinds={CATALOG_KIND, "html"}, op_tags=media_step_tags(),
           partitions_def=store_partitions,
           description="A Naver Blog package (post.html, meta.json, images, keyframes, zips) per queued product, "
                       "in the store's folder of PACKAGES_DIR.")

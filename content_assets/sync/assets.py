@@ -20,6 +20,7 @@ from typing import Optional
 
 import dagster as dg
 
+from content_assets.environment import CATALOG_KIND
 from content_assets.packages.settings import PackageSettingsResource
 from content_assets.run_stoppers import stops_run
 from content_assets.stores import APP_TAG, GROUP, store_of, store_partitions, uses_own_settings
@@ -85,11 +86,11 @@ def _quarantine_metadata(report: SyncReport, quarantined_total: int) -> dict[str
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("product_list", group_name=GROUP, kinds={"duckdb"},
+        dg.AssetSpec("product_list", group_name=GROUP, kinds={CATALOG_KIND},
                      description="Every listed product (paged search, 500 a page), in the product_list table."),
-        dg.AssetSpec("product_details", deps=["product_list"], group_name=GROUP, kinds={"duckdb"},
+        dg.AssetSpec("product_details", deps=["product_list"], group_name=GROUP, kinds={CATALOG_KIND},
                      description="Detail payloads, fetched only for new or changed products."),
-        dg.AssetSpec("products", deps=["product_details"], group_name=GROUP, kinds={"duckdb"},
+        dg.AssetSpec("products", deps=["product_details"], group_name=GROUP, kinds={CATALOG_KIND},
                      description="One row per origin product; unchanged rows are skipped by payload hash.",
                      freshness_policy=products_freshness()),
     ],
@@ -339,7 +340,7 @@ def _warn_of_skipped(context: dg.AssetExecutionContext, report: SyncReport, quar
         )
 
 
-@dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={"duckdb"},
+@dg.asset(name="refresh_queue", deps=["products"], group_name=GROUP, kinds={CATALOG_KIND},
           partitions_def=store_partitions,
           description="Products whose current version has no content package yet.")
 def refresh_queue_asset(context: dg.AssetExecutionContext, store: CatalogDatabase) -> dg.MaterializeResult:
