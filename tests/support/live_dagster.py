@@ -142,12 +142,14 @@ class LiveDagster:
 
 @contextmanager
 def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: float = 90.0,
-                 extra_env: dict[str, str] | None = None) -> Iterator[LiveDagster]:
+                 extra_env: dict[str, str] | None = None,
+                 instance_config: Path = ROOT / "dagster.yaml") -> Iterator[LiveDagster]:
     """`dagster dev -w workspace.yaml` until the block ends; the whole process group is stopped after.
-    `extra_env`: more of the project's settings (a stores file and its apps' credentials)."""
+    `extra_env`: more of the project's settings (a stores file and its apps' credentials);
+    `instance_config`: the dagster.yaml of its DAGSTER_HOME (deploy/dagster.yaml: Postgres)."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(instance_config, home / "dagster.yaml")
     port = free_port()
     live = LiveDagster(f"http://127.0.0.1:{port}", home, tmp_path / "content.duckdb", tmp_path / "packages",
                        tmp_path / "dagster-dev.log")
