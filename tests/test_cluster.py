@@ -15,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,18 +101,6 @@ def _overlap(a: dict, b: dict) -> bool:
     return a["startTime"] < b["endTime"] and b["startTime"] < a["endTime"]
 
 
-def _package_runs(live: LiveDagster, stores: int, timeout: float = 300) -> set[str]:
-    """The package runs, once the refresh-queue sensor has launched one for every store."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = {run["runId"]: run for run in live.runs() if run["jobName"] == "build_packages"}
-        partitions = {tag["value"] for run in runs.values() for tag in run["tags"] if tag["key"] == "dagster/partition"}
-        if len(partitions) >= stores:
-            return set(runs)
-        time.sleep(1)
-    raise AssertionError(f"package runs for {stores} stores not launched within {timeout:.0f} s\n{live.log_tail()}")
-
-
 def _workers_of_steps(cluster: Cluster, run_ids: set[str]) -> dict[str, set[str]]:
     """step key -> the Celery workers that executed it, from the runs' events in the Postgres instance."""
     os.environ.update(cluster.instance_env)
@@ -142,7 +129,7 @@ def test_three_stores_sync_and_package_through_the_queue_on_celery_workers(clust
     assert len(sellers) == SELLERS and not _overlap(by_store[sellers[0]], by_store[sellers[1]])  # one per app
     assert all(sum(app["responses_429"].values()) == 0 for app in cluster.emulator.stats()["apps"].values())
 
-    packages = live.wait_for_runs(_package_runs(live, len(registry.stores)), timeout=400)
+    packages = live.wait_for_runs(live.package_runs(len(registry.stores), timeout=300), timeout=400)
     assert {run["status"] for run in packages.values()} == {"SUCCESS"}, live.log_tail()
     workers = _workers_of_steps(cluster, set(syncs) | set(packages))
     assert workers.get("catalog_sync") and workers["catalog_sync"] <= {"general"}

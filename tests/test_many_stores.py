@@ -6,7 +6,6 @@ own catalog file and packages folder."""
 from __future__ import annotations
 
 import json
-import time
 
 import duckdb
 import pytest
@@ -65,7 +64,7 @@ def test_every_store_has_its_own_catalog_and_packages(stores):
             assert con.execute("SELECT DISTINCT store_key FROM products").fetchall() == [(key,)]
             assert con.execute("SELECT count(*) FROM products").fetchone()[0] == PRODUCTS
     # The refresh-queue sensor builds each store's packages in a run of its own.
-    runs = live.wait_for_runs(_await_package_runs(live, len(registry.stores)), timeout=300)
+    runs = live.wait_for_runs(live.package_runs(len(registry.stores)), timeout=300)
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}
     for key in registry.stores:
         summary = json.loads((live.packages_dir / key / "summary.json").read_text())
@@ -73,15 +72,3 @@ def test_every_store_has_its_own_catalog_and_packages(stores):
         assert any(path.name.isdigit() for path in (live.packages_dir / key).iterdir()), key
     top = (live.packages_dir / "index.html").read_text()
     assert all(f'href="{key}/index.html"' in top for key in registry.stores)
-
-
-def _await_package_runs(live, stores: int) -> set[str]:  # noqa: ANN001
-    """The package runs, once the sensor has launched one for every store."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        runs = {run["runId"]: run for run in live.runs() if run["jobName"] == "build_packages"}
-        partitions = {tag["value"] for run in runs.values() for tag in run["tags"] if tag["key"] == "dagster/partition"}
-        if len(partitions) >= stores:
-            return set(runs)
-        time.sleep(1)
-    raise AssertionError(f"package runs for {stores} stores not launched within 180 s\n{live.log_tail()}")

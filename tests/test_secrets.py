@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_SECRET, EmulatorConfig
-from tests.support.project import Project
+from resources.store.postgres.store import close_pools
+from tests.support.project import Project, project_at
 
 
 @pytest.fixture
@@ -42,3 +43,21 @@ def test_secret_and_tokens_are_absent_from_logs_and_the_instance_after_a_run(
         for text in texts:
             assert secret not in text
         assert secret.encode() not in stored
+
+
+def test_the_catalog_database_password_is_absent_from_logs_the_instance_and_the_packages(
+    emulator, tmp_path: Path, postgres, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+):
+    password = "pw-of-the-catalog-7f3a"  # the test server trusts loopback: any password is accepted
+    url = postgres.create_database().replace("postgres@", f"postgres:{password}@")
+    caplog.set_level(logging.DEBUG)
+    with project_at(tmp_path, emulator, database_url=url) as project:
+        result = project.materialize()
+        assert result.success
+        logs = [repr(record) for run in result.results for record in project.instance.all_logs(run.run_id)]
+    captured = capfd.readouterr()
+    stored = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file() and not path.is_symlink())
+    for text in [caplog.text, captured.out, captured.err, *logs]:
+        assert password not in text
+    assert password.encode() not in stored
+    close_pools(url)

@@ -136,6 +136,18 @@ class LiveDagster:
             assert time.monotonic() < deadline, f"no run launched from the UI within {timeout}s"
             time.sleep(0.5)
 
+    def package_runs(self, stores: int, timeout: float = 180) -> set[str]:
+        """The build_packages runs, once the refresh-queue sensor has launched one for every store."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            runs = {run["runId"]: run for run in self.runs() if run["jobName"] == "build_packages"}
+            partitions = {tag["value"] for run in runs.values() for tag in run["tags"]
+                          if tag["key"] == "dagster/partition"}
+            if len(partitions) >= stores:
+                return set(runs)
+            time.sleep(1)
+        raise AssertionError(f"package runs for {stores} stores not launched within {timeout:.0f} s\n{self.log_tail()}")
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
