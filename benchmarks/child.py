@@ -28,6 +28,7 @@ SCENARIOS = {
     "e2e": "e2e:run",
     "memory": "memory:run",
     "stores": "stores:run",
+    "postgres": "postgres:run",
 }
 
 

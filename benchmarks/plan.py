@@ -24,6 +24,9 @@ E2E = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms": 
 STORES = {"rate": REAL_API_RATE, "parallel_stores": 20, "products": 200, "sellers": 5, "seller_products": 40,
           "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
 
+# Postgres upsert against a bare COPY and the DuckDB upsert, the arms alternating.
+POSTGRES = {"sizes": [10_000, 1_000_000], "repeats": {"10000": 3, "1000000": 1}}
+
 
 def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
     full_sync = dict(SYNC)
@@ -73,4 +76,6 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("e2e", "e2e", E2E, wave=4),
         Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),
         Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=6),
+        # The catalog on Postgres beside DuckDB (benchmarks/scenarios/postgres.py), alone: ~4 min.
+        Step("postgres", "postgres", POSTGRES, wave=7),
     ]
