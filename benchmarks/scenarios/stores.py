@@ -21,8 +21,9 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,9 @@ from content_assets.sync.engine import run_sync
 from content_assets.sync.report import SyncReport
 from resources.commerce_api import CommerceApiResource
 from resources.commerce_api.registry import Store, StoreRegistry, load_registry
-from resources.store import DuckDBStore
+from resources.store import CatalogDatabase, DuckDBStore, PostgresStore
+from resources.store.postgres.store import close_pools
+from tests.support.servers import postgres_server
 
 MB = 1024 * 1024
 # A barrier that never opens (a lane failed before the start) must not hang the step.
@@ -62,6 +65,7 @@ class StoresPlan:
     latency_ms: float = 50.0
     latency_jitter_ms: float = 15.0
     seed: int = 42
+    catalog: str = "duckdb"  # or postgres: every store in one database of a Postgres of the scenario's own
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> StoresPlan:
@@ -86,6 +90,23 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     plan = StoresPlan.from_params(params)
     load_at_start = os.getloadavg()
     rss_after_imports = psutil.Process().memory_info().rss
+    with ExitStack() as stack:
+        databases = _catalogs(plan, stack)
+        return _run(plan, databases, load_at_start, rss_after_imports)
+
+
+def _catalogs(plan: StoresPlan, stack: ExitStack) -> Callable[[Path], CatalogDatabase]:
+    """A fresh catalog per phase: DuckDB files in the phase's folder, or a new Postgres database
+    (a connection per store lane: the pool holds them all)."""
+    if plan.catalog == "duckdb":
+        return lambda folder: DuckDBStore(database_path=str(folder / "catalog.duckdb"))
+    server = stack.enter_context(postgres_server(durable=True))
+    stack.callback(close_pools)
+    return lambda folder: PostgresStore(url=server.create_database(), pool_size=plan.parallel_stores + 8)
+
+
+def _run(plan: StoresPlan, databases: Callable[[Path], CatalogDatabase], load_at_start: tuple[float, ...],
+         rss_after_imports: int) -> dict[str, Any]:
     with EmulatorProcess(products=plan.products, rate=plan.rate, seed=plan.seed, latency_ms=plan.latency_ms,
                          latency_jitter_ms=plan.latency_jitter_ms, self_apps=plan.parallel_stores + 1,
                          seller_accounts=plan.sellers, seller_products=plan.seller_products) as emulator, \
@@ -98,7 +119,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         parallel_stores, alone_store = self_stores[:plan.parallel_stores], self_stores[plan.parallel_stores]
 
         cpu_before = _cpu_seconds()
-        *parallel_lanes, sequential = _phase(plan, scratch / "phase-1", [[store] for store in parallel_stores]
+        *parallel_lanes, sequential = _phase(plan, databases(scratch / "phase-1"), [[store] for store in parallel_stores]
                                              + [sellers])
         cpu_seconds = _cpu_seconds() - cpu_before
         sellers_idle_since = time.perf_counter()
@@ -106,13 +127,13 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         stats_1 = emulator.stats()
         emulator.reset_stats()
 
-        ((alone,),) = _phase(plan, scratch / "phase-2", [[alone_store]])
+        ((alone,),) = _phase(plan, databases(scratch / "phase-2"), [[alone_store]])
         stats_2 = emulator.stats()
         emulator.reset_stats()
 
         # Phase 2 lasts longer than a bucket takes to refill at full sizes; at toy sizes, wait for it.
         time.sleep(max(0.0, burst_capacity(plan.rate) / plan.rate - (time.perf_counter() - sellers_idle_since)))
-        side_by_side = [syncs[0] for syncs in _phase(plan, scratch / "phase-3", [[seller] for seller in sellers])]
+        side_by_side = [syncs[0] for syncs in _phase(plan, databases(scratch / "phase-3"), [[seller] for seller in sellers])]
         stats_3 = emulator.stats()
 
         # Inside the patched environment: a store's client id is read from it.
@@ -128,6 +149,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "rate_per_s": plan.rate,
+        "catalog": plan.catalog,
         "latency_ms": plan.latency_ms,
         "latency_jitter_ms": plan.latency_jitter_ms,
         "load_average_start": [round(value, 2) for value in load_at_start],
@@ -160,14 +182,13 @@ def _registry(emulator: EmulatorProcess, scratch: Path) -> StoreRegistry:
     return load_registry(path)
 
 
-def _phase(plan: StoresPlan, folder: Path, lanes: Sequence[Sequence[Store]]) -> list[list[StoreSync]]:
+def _phase(plan: StoresPlan, database: CatalogDatabase, lanes: Sequence[Sequence[Store]]) -> list[list[StoreSync]]:
     """Each lane in a thread of its own, its stores one after another, every lane from one start.
 
     A fresh resource per phase gives fresh clients; the pacers stay one set per app in the process
     (resources/commerce_api/resource.py app_pacers), as in a code location's process.
     """
     api = CommerceApiResource(initial_rate_per_second=plan.rate)
-    database = DuckDBStore(database_path=str(folder / "catalog.duckdb"))
     start = threading.Barrier(len(lanes))
     try:
         with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="store-lane") as pool:
@@ -179,7 +200,7 @@ def _phase(plan: StoresPlan, folder: Path, lanes: Sequence[Sequence[Store]]) -> 
                 api.client_for(store).close()
 
 
-def _lane(api: CommerceApiResource, database: DuckDBStore, stores: Sequence[Store],
+def _lane(api: CommerceApiResource, database: CatalogDatabase, stores: Sequence[Store],
           start: threading.Barrier) -> list[StoreSync]:
     syncs: list[StoreSync] = []
     try:
