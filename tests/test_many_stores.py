@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 import pytest
 
 from commerce_emulator import EmulatorConfig, EmulatorServer, credentials_env, emulated_apps, registry_toml
 from resources.commerce_api.registry import load_registry
-from resources.store.resource import store_database_path
+from resources.store.resource import DuckDBStore, store_database_path
 from tests.support.live_dagster import live_dagster
 
 SELF_APPS, SELLERS = 2, 2
@@ -57,15 +56,16 @@ def test_sellers_of_one_app_queue_while_stores_with_their_own_apps_sync_side_by_
 
 def test_every_store_has_its_own_catalog_and_packages(stores):
     live, emulator, registry = stores
-    for key in registry.stores:
-        database = store_database_path(live.database_path, key)
-        assert database.exists(), key
-        with duckdb.connect(str(database), read_only=True) as con:
-            assert con.execute("SELECT DISTINCT store_key FROM products").fetchall() == [(key,)]
-            assert con.execute("SELECT count(*) FROM products").fetchone()[0] == PRODUCTS
     # The refresh-queue sensor builds each store's packages in a run of its own.
     runs = live.wait_for_runs(live.package_runs(len(registry.stores)), timeout=300)
     assert {run["status"] for run in runs.values()} == {"SUCCESS"}
+    for key in registry.stores:
+        assert store_database_path(live.database_path, key).exists(), key
+        # Through the store, which waits out the sensors' brief reads of the same file.
+        with DuckDBStore(database_path=str(live.database_path), store_key=key,
+                         lock_wait_seconds=30).connect() as store:
+            assert store.con.execute("SELECT DISTINCT store_key FROM products").fetchall() == [(key,)]
+            assert store.con.execute("SELECT count(*) FROM products").fetchone()[0] == PRODUCTS
     for key in registry.stores:
         summary = json.loads((live.packages_dir / key / "summary.json").read_text())
         assert summary["ready"] > 0, key
