@@ -72,8 +72,10 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("sync_full_baseline_backoff_250ms", "sync_baseline", {**SYNC, "backoff_base_seconds": 0.25}, wave=3),
         # Many stores: rate-limited like the syncs beside it, shorter than the 2 req/s pair.
         Step("stores", "stores", STORES, wave=3),
-        # The same stores with every catalog in one Postgres (one process, a thread per store), beside it.
-        Step("stores_postgres", "stores", {**STORES, "catalog": "postgres"}, wave=3),
+        # The same stores on two worker processes, every catalog in one Postgres, and beside it the
+        # same on DuckDB files (a file per store): the pair of the beyond-one-machine issue.
+        Step("stores_postgres", "stores", {**STORES, "catalog": "postgres", "workers": 2}, wave=3),
+        Step("stores_duckdb_workers", "stores", {**STORES, "workers": 2}, wave=3),
         # The CPU-bound steps each alone, as in the quick run: nothing else on the two cores.
         Step("e2e", "e2e", E2E, wave=4),
         Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),

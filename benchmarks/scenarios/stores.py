@@ -15,6 +15,7 @@ order, each starting on full buckets:
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import statistics
@@ -26,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, fields
 from pathlib import Path
+from queue import Empty
 from typing import Any
 from unittest import mock
 
@@ -66,6 +68,9 @@ class StoresPlan:
     latency_jitter_ms: float = 15.0
     seed: int = 42
     catalog: str = "duckdb"  # or postgres: every store in one database of a Postgres of the scenario's own
+    # Processes phase 1's lanes are dealt to, as runs spread over workers on several machines would be
+    # (this process is the first; the sellers' lane stays in it). 1: every lane a thread of this process.
+    workers: int = 1
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> StoresPlan:
@@ -119,9 +124,10 @@ def _run(plan: StoresPlan, databases: Callable[[Path], CatalogDatabase], load_at
         parallel_stores, alone_store = self_stores[:plan.parallel_stores], self_stores[plan.parallel_stores]
 
         cpu_before = _cpu_seconds()
-        *parallel_lanes, sequential = _phase(plan, databases(scratch / "phase-1"), [[store] for store in parallel_stores]
-                                             + [sellers])
-        cpu_seconds = _cpu_seconds() - cpu_before
+        lanes, workers = _in_workers(plan, databases(scratch / "phase-1"), [[store] for store in parallel_stores]
+                                     + [sellers])
+        *parallel_lanes, sequential = lanes
+        cpu_seconds = _cpu_seconds() - cpu_before + sum(worker["cpu_seconds"] for worker in workers)
         sellers_idle_since = time.perf_counter()
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
         stats_1 = emulator.stats()
@@ -142,7 +148,10 @@ def _run(plan: StoresPlan, databases: Callable[[Path], CatalogDatabase], load_at
         all_at_once = _seller_figures(plan, side_by_side, stats_3, "all at once, sharing the app's pacer")
         alone_figures = _store_figures(plan, alone, stats_2)
     parallel.update(
-        peak_rss_mb=round(peak_rss / MB, 1),
+        workers=plan.workers,
+        # One process: its peak. Several: the sum of each worker's peak (what the machines hold at most).
+        peak_rss_mb=round((peak_rss + sum(worker["peak_rss"] for worker in workers)) / MB, 1),
+        peak_rss_mb_per_worker=[round(rss / MB, 1) for rss in [peak_rss] + [w["peak_rss"] for w in workers]],
         rss_after_imports_mb=round(rss_after_imports / MB, 1),
         cpu_seconds=round(cpu_seconds, 1),
         cpu_cores_busy=round(cpu_seconds / parallel["wall_seconds"], 3) if parallel["wall_seconds"] else None,
@@ -157,8 +166,9 @@ def _run(plan: StoresPlan, databases: Callable[[Path], CatalogDatabase], load_at
         "aggregate_efficiency_definition": AGGREGATE_EFFICIENCY_DEFINITION,
         "shared_floor_definition": SHARED_FLOOR_DEFINITION,
         "phases": [
-            (f"1: {plan.parallel_stores} SELF stores in parallel threads, beside them the {plan.sellers} sellers "
-             "one after another"),
+            (f"1: {plan.parallel_stores} SELF stores in parallel threads"
+             + (f" dealt to {plan.workers} processes" if plan.workers > 1 else "")
+             + f", beside them the {plan.sellers} sellers one after another"),
             "2: one SELF store alone",
             f"3: the {plan.sellers} sellers in parallel threads",
         ],
@@ -182,14 +192,91 @@ def _registry(emulator: EmulatorProcess, scratch: Path) -> StoreRegistry:
     return load_registry(path)
 
 
-def _phase(plan: StoresPlan, database: CatalogDatabase, lanes: Sequence[Sequence[Store]]) -> list[list[StoreSync]]:
-    """Each lane in a thread of its own, its stores one after another, every lane from one start.
+def _in_workers(plan: StoresPlan, database: CatalogDatabase,
+                lanes: Sequence[Sequence[Store]]) -> tuple[list[list[StoreSync]], list[dict[str, Any]]]:
+    """`_phase` with the lanes dealt round-robin to plan.workers processes, the last lane (the
+    sellers') in this one; every lane of every process from one start. Returns the lanes' syncs in
+    `lanes`' order and, per other process, its peak RSS and CPU seconds."""
+    if plan.workers <= 1:
+        return _phase(plan, database, lanes), []
+    order = [len(lanes) - 1] + list(range(len(lanes) - 1))  # the sellers' lane first: it stays here
+    shares = [order[index::plan.workers] for index in range(plan.workers)]
+    context = multiprocessing.get_context("spawn")
+    ready, go, results = context.Queue(), context.Event(), context.Queue()
+    # A Dagster resource does not pickle; its class and settings do.
+    settings = (type(database), database.model_dump())
+    processes = [context.Process(target=_worker, args=(plan, settings, [lanes[i] for i in share], number, ready, go,
+                                                      results), name=f"store-worker-{number}", daemon=True)
+                 for number, share in enumerate(shares[1:], start=1)]
+    for process in processes:
+        process.start()
+
+    def start_everyone() -> None:  # run by the last of this process's lanes to reach the barrier
+        for _ in processes:
+            _receive(ready, processes, START_TIMEOUT_SECONDS)
+        go.set()
+
+    try:
+        by_worker = {0: (_phase(plan, database, [lanes[i] for i in shares[0]], on_ready=start_everyone), {})}
+        for _ in processes:
+            number, syncs, usage = _receive(results, processes, START_TIMEOUT_SECONDS + 3600)
+            if syncs is None:
+                raise RuntimeError(f"store worker {number} failed: {usage}")
+            by_worker[number] = (syncs, usage)
+    finally:
+        go.set()
+        for process in processes:
+            process.join(timeout=30)
+    syncs = {lane: lane_syncs for number, share in enumerate(shares)
+             for lane, lane_syncs in zip(share, by_worker[number][0], strict=True)}
+    return [syncs[lane] for lane in range(len(lanes))], [by_worker[number][1] for number in range(1, plan.workers)]
+
+
+def _receive(queue: Any, processes: Sequence[Any], timeout: float) -> Any:
+    """The next message on `queue`; a worker that died without one (it could not start, or was
+    killed) fails the phase at once instead of leaving it waiting out the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return queue.get(timeout=0.5)
+        except Empty:
+            dead = [process.name for process in processes if process.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"store worker process died: {', '.join(dead)}") from None
+    raise TimeoutError(f"no word from the store workers in {timeout:.0f} s")
+
+
+def _worker(plan: StoresPlan, settings: tuple[type[CatalogDatabase], dict[str, Any]], lanes: Sequence[Sequence[Store]],
+            number: int, ready: Any, go: Any, results: Any) -> None:
+    """A worker process: its lanes, started when every process is ready; its syncs go back on `results`."""
+    database_class, database_settings = settings
+    database = database_class(**database_settings)
+
+    def wait_for_everyone() -> None:
+        ready.put(number)
+        if not go.wait(timeout=START_TIMEOUT_SECONDS):
+            raise TimeoutError("the other store workers were not ready in time")
+
+    try:
+        syncs = _phase(plan, database, lanes, on_ready=wait_for_everyone)
+        usage = {"peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "cpu_seconds": _cpu_seconds()}
+        results.put((number, syncs, usage))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        results.put((number, None, f"{type(exc).__name__}: {exc}"))
+    finally:
+        close_pools()
+
+
+def _phase(plan: StoresPlan, database: CatalogDatabase, lanes: Sequence[Sequence[Store]],
+           on_ready: Callable[[], None] | None = None) -> list[list[StoreSync]]:
+    """Each lane in a thread of its own, its stores one after another, every lane from one start
+    (`on_ready` runs once they all are, before they go: other processes' lanes join the start).
 
     A fresh resource per phase gives fresh clients; the pacers stay one set per app in the process
     (resources/commerce_api/resource.py app_pacers), as in a code location's process.
     """
     api = CommerceApiResource(initial_rate_per_second=plan.rate)
-    start = threading.Barrier(len(lanes))
+    start = threading.Barrier(len(lanes), action=on_ready)
     try:
         with ThreadPoolExecutor(max_workers=len(lanes), thread_name_prefix="store-lane") as pool:
             futures = [pool.submit(_lane, api, database, lane, start) for lane in lanes]

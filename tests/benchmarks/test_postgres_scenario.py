@@ -23,14 +23,18 @@ def test_postgres_scenario_measures_the_three_arms_and_their_ratios():
         assert abs(figures[ratio] - seconds[ours] / seconds[other]) <= 0.02 * figures[ratio]  # of the medians
 
 
-def test_the_many_store_scenario_syncs_every_store_into_one_postgres_database():
+def test_the_many_store_scenario_syncs_every_store_into_one_postgres_database_from_two_workers():
     require_binary(postgres_bin_dir(), "PostgreSQL's initdb/postgres", "postgresql")
-    toy = {"rate": 5.0, "parallel_stores": 2, "products": 16, "sellers": 2, "seller_products": 8,
-           "latency_ms": 0.0, "latency_jitter_ms": 0.0, "catalog": "postgres"}
+    toy = {"rate": 5.0, "parallel_stores": 3, "products": 16, "sellers": 2, "seller_products": 8,
+           "latency_ms": 0.0, "latency_jitter_ms": 0.0, "catalog": "postgres", "workers": 2}
     outcomes = run_plan([Step("stores_postgres", "stores", toy, timeout_seconds=110)], log=lambda line: None)
     assert outcomes["stores_postgres"].ok, outcomes["stores_postgres"].error
 
     result = outcomes["stores_postgres"].result
     assert result["catalog"] == "postgres" and result["responses_429"] == 0
+    parallel = result["parallel"]
+    assert parallel["workers"] == 2 and len(parallel["peak_rss_mb_per_worker"]) == 2
+    assert parallel["stores"] == 3 and {store["store"] for store in parallel["per_store"]} == {
+        "self-app-1", "self-app-2", "self-app-3"}
     for store in (*result["parallel"]["per_store"], result["alone"]):
         assert store["details_fetched"] > 0 and store["errors"] == 0
