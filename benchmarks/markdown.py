@@ -94,7 +94,12 @@ def _sync_side_by_side(report: Mapping[str, Any], ours_key: str, baseline_key: s
 
 def _ratios(report: Mapping[str, Any], key: str) -> list[str]:
     ratios = report.get(key) or {}
+    against = report.get(key.replace("ratios", "vs_baseline")) or {}
     return [
+        f"Against the baseline (`{key.replace('ratios', 'vs_baseline')}`): 429 responses "
+        f"**{fmt(against.get('responses_429_ratio'), 'x')}**, API calls **{fmt(against.get('calls_ratio'), 'x')}**, "
+        f"efficiency **{fmt(against.get('efficiency_vs_best_baseline'), 'x')}** of its best of "
+        f"{fmt(against.get('baseline_runs'))} run(s) ({fmt(against.get('best_baseline_efficiency'))}).", "",
         f"Ratios (ours / baseline): efficiency **{fmt(ratios.get('efficiency_ratio'), 'x')}**, "
         f"429 responses **{fmt(ratios.get('ratio_429'), 'x')}** ({fmt(ratios.get('ours_429'))} vs "
         f"{fmt(ratios.get('baseline_429'))}; fewer by {fmt(ratios.get('fewer_429_factor'))}), "
@@ -129,7 +134,12 @@ def _upsert(report: Mapping[str, Any]) -> list[str]:
     lines += _table(["figure", "value"], [
         ["rows_10k_seconds (median)", f"{fmt(section.get('rows_10k_seconds'), 's')} "
                                       f"(samples {', '.join(fmt(s) for s in section.get('rows_10k_samples_seconds', []))})"],
-        ["rows_1m_seconds", fmt(section.get("rows_1m_seconds"), "s")],
+        ["rows_1m_seconds (median)", f"{fmt(section.get('rows_1m_seconds'), 's')} "
+                                     f"(samples {', '.join(fmt(s) for s in section.get('rows_1m_samples_seconds', []))})"],
+        ["bare INSERT of the same rows, 10k / 1M (median)",
+         f"{fmt(section.get('bare_insert_10k_seconds'), 's')} / {fmt(section.get('bare_insert_1m_seconds'), 's')}"],
+        ["vs_bare_insert_10k / vs_bare_insert_1m",
+         f"**{fmt(section.get('vs_bare_insert_10k'), 'x')}** / **{fmt(section.get('vs_bare_insert_1m'), 'x')}**"],
         ["noop_1m_rows_written", fmt(section.get("noop_1m_rows_written"))],
         ["noop_1m_seconds", fmt(section.get("noop_1m_seconds"), "s")],
         ["rows_10k / rows_1m, the store hashing the HTML",
@@ -186,7 +196,7 @@ def _packages(report: Mapping[str, Any]) -> list[str]:
 
 
 def _e2e(report: Mapping[str, Any]) -> list[str]:
-    section = report["e2e"]
+    section, busy = report["e2e"], report.get("e2e_busy") or {}
     lines = ["## End to end through Dagster", ""] + _error_line(section)
     if _skip(section):
         return lines
@@ -195,6 +205,9 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         ["wall_seconds", fmt(section.get("wall_seconds"), "s")],
         ["api_floor_seconds", fmt(section.get("api_floor_seconds"), "s")],
         ["overhead_seconds", fmt(section.get("overhead_seconds"), "s")],
+        ["overhead_busy_seconds (the same run beside a process keeping one core busy)",
+         f"{fmt(section.get('overhead_busy_seconds'), 's')} (wall {fmt(busy.get('wall_seconds'), 's')}, "
+         f"floor {fmt(busy.get('api_floor_seconds'), 's')})"],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
         ["instance set-up (not in wall)", fmt(section.get("instance_setup_seconds"), "s")],
         ["first day, partitions", f"{section.get('first_day', '—')}, {fmt(section.get('partitions'))}"],

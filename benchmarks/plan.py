@@ -45,8 +45,10 @@ def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
         # Its sync normalizes pictures while it waits on the rate limit: CPU the syncs above
         # measured beside it would feel.
         Step("e2e", "e2e", E2E, wave=2),
-        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300}, wave=3),
-        Step("packages", "packages", {"images": [10], "packages": 40}, wave=4),
+        # The same again beside a process that keeps the other core busy: its overhead must not grow.
+        Step("e2e_busy", "e2e", {**E2E, "cpu_hog": True}, wave=3),
+        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300}, wave=4),
+        Step("packages", "packages", {"images": [10], "packages": 40}, wave=5),
     ]
 
 
@@ -78,8 +80,9 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("stores_duckdb_workers", "stores", {**STORES, "workers": 2}, wave=3),
         # The CPU-bound steps each alone, as in the quick run: nothing else on the two cores.
         Step("e2e", "e2e", E2E, wave=4),
-        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=5),
-        Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=6),
+        Step("e2e_busy", "e2e", {**E2E, "cpu_hog": True}, wave=5),
+        Step("upsert", "upsert", {"repeats": 5, "row_by_row_sample": 300, "matrix": True}, wave=6),
+        Step("packages", "packages", {"images": [3, 10, 30], "packages": 40}, wave=7),
         # The catalog on Postgres beside DuckDB (benchmarks/scenarios/postgres.py), alone: ~4 min.
-        Step("postgres", "postgres", POSTGRES, wave=7),
+        Step("postgres", "postgres", POSTGRES, wave=8),
     ]

@@ -63,6 +63,20 @@ def ratios(ours: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, An
     }
 
 
+def vs_baseline(ours: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str, Any]:
+    """The issue's three ratios against the baseline client: 429 responses and API calls against
+    its median run, efficiency against its best run (the `repeats` side by side)."""
+    runs = [run.get("efficiency") for run in baseline.get("repeats", [baseline])]
+    best = max((value for value in runs if isinstance(value, (int, float))), default=None)
+    return {
+        "responses_429_ratio": _ratio(ours.get("responses_429"), baseline.get("responses_429")),
+        "calls_ratio": _ratio(ours.get("api_calls"), baseline.get("api_calls")),
+        "efficiency_vs_best_baseline": _ratio(ours.get("efficiency"), best),
+        "best_baseline_efficiency": best,
+        "baseline_runs": len(runs),
+    }
+
+
 def _packages_section(raw: dict[str, Any]) -> dict[str, Any]:
     """The 10-image build's figures at the top, every build under `builds`."""
     if not _measured(raw):
@@ -126,13 +140,19 @@ def build_report(
         report[key] = median_of_repeats([_section(outcomes, key)] + [_section(outcomes, other) for other in others])
     upsert_matrix = report["upsert"].pop("matrix", None)
     report["packages"] = _packages_section(report["packages"])
+    if "e2e_busy" in outcomes:  # the same run beside a CPU hog (benchmarks/scenarios/e2e.py)
+        report["e2e_busy"] = _section(outcomes, "e2e_busy")
+        if _measured(report["e2e"]):
+            report["e2e"]["overhead_busy_seconds"] = report["e2e_busy"].get("overhead_seconds")
     report["ratios"] = ratios(report["sync_full"], report["sync_full_baseline"])
+    report["vs_baseline"] = vs_baseline(report["sync_full"], report["sync_full_baseline"])
     extra_syncs = sorted(key for key in outcomes if key.startswith("sync_") and key not in HEADLINE_KEYS
                          and REPEAT_SEPARATOR not in key)
     for key in extra_syncs:
         report.setdefault(key, _section(outcomes, key))
     if "sync_full_2rps" in outcomes:
         report["ratios_2rps"] = ratios(report["sync_full_2rps"], report["sync_full_2rps_baseline"])
+        report["vs_baseline_2rps"] = vs_baseline(report["sync_full_2rps"], report["sync_full_2rps_baseline"])
     if "stores" in outcomes:  # the full bench's many-store run (benchmarks/scenarios/stores.py)
         report["stores"] = _section(outcomes, "stores")
 
@@ -176,7 +196,7 @@ def _flatten(prefix: str, value: Any, into: list[tuple[str, Any]]) -> None:
 def write_csvs(report: Mapping[str, Any], out_dir: Path) -> list[Path]:
     written = []
     figures: list[tuple[str, Any]] = []
-    for key in (*HEADLINE_KEYS, "ratios", "ratios_2rps", "stores"):
+    for key in (*HEADLINE_KEYS, "ratios", "ratios_2rps", "vs_baseline", "vs_baseline_2rps", "stores"):
         if key in report:
             _flatten(key, report[key], figures)
     path = out_dir / "figures.csv"

@@ -6,14 +6,21 @@ not waiting for the rate limit (Dagster, the database, package builds).
 
 The store is the single store `default` on a fresh install: its first sync lists the whole
 catalog, one run per job.
+
+With `cpu_hog`, a process of its own spins on one core for the whole run (the plan's `e2e_busy`,
+right after `e2e`): the overhead must not grow when the machine's other core is taken.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +43,22 @@ def _load_run_script() -> Any:
     return module
 
 
+@contextmanager
+def cpu_hog() -> Iterator[subprocess.Popen]:
+    """A process that keeps one core busy (a Python loop, normal priority) until the block ends."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield hog
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def run(params: dict[str, Any]) -> dict[str, Any]:
     products = int(params.get("products", 1000))
     rate = float(params.get("rate", 20.0))
-    with EmulatorProcess(products=products, rate=rate, seed=int(params.get("seed", 42)),
+    busy = bool(params.get("cpu_hog", False))
+    with cpu_hog() if busy else nullcontext(), EmulatorProcess(products=products, rate=rate, seed=int(params.get("seed", 42)),
                          latency_ms=float(params.get("latency_ms", 0.0)),
                          latency_jitter_ms=float(params.get("latency_jitter_ms", 0.0))) as emulator, \
             tempfile.TemporaryDirectory(prefix="bench-e2e-") as scratch_dir:
@@ -89,6 +108,8 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     return {
         "products": products,
         "rate_per_s": rate,
+        "cpu_hog": busy,
+        "load_average_at_end": round(os.getloadavg()[0], 2),
         "wall_seconds": round(wall, 3),
         "api_floor_seconds": round(api_floor, 3),
         "overhead_seconds": round(wall - api_floor, 3),

@@ -6,6 +6,11 @@ Rows are synthetic but shaped like the emulator's products (about 1.5 KB of sell
 image URLs, a few tags), made by DuckDB itself so that generating them costs little. Every
 measurement writes to a fresh on-disk DuckDB file, as a sync does.
 
+Each size is also measured against a bare `INSERT INTO` of the same Arrow rows into an empty table
+of the same columns and primary key (no hash, no lookup, DuckDB's default settings), the arms
+alternating in this process: `vs_bare_insert_10k` and `vs_bare_insert_1m` are our upsert's median
+over the bare insert's, a ratio that holds from machine to machine where the seconds do not.
+
 Rows carry the seller HTML's md5, as a sync hands them to the store (it hashes each detail as it
 arrives, while waiting on the rate limit). The `*_hashing_html` figures are the same upserts of
 rows without it, the store hashing the HTML inside the write.
@@ -120,6 +125,39 @@ def _fresh_upserts(databases: _Databases, rows: pa.Table, repeats: int) -> list[
     return samples
 
 
+def _bare_insert(databases: _Databases, rows: pa.Table) -> float:
+    """Seconds to INSERT `rows` as they are into an empty table of their columns keyed like products."""
+    con = databases.fresh()
+    try:
+        con.register("incoming_rows", rows)
+        con.execute("CREATE TABLE bare_products AS SELECT * FROM incoming_rows LIMIT 0")
+        con.execute("ALTER TABLE bare_products ADD PRIMARY KEY (origin_product_no)")
+        _, seconds = _timed(lambda: con.execute("INSERT INTO bare_products SELECT * FROM incoming_rows"))
+        (count,) = con.execute("SELECT count(*) FROM bare_products").fetchone()
+    finally:
+        con.close()
+    assert count == rows.num_rows, "the bare insert lost rows"
+    return seconds
+
+
+def _against_bare_insert(databases: _Databases, rows: pa.Table, repeats: int) -> tuple[list[float], list[float]]:
+    """Our upsert and the bare insert of `rows`, each into a fresh file, alternating `repeats` times."""
+    ours: list[float] = []
+    bare: list[float] = []
+    for _ in range(repeats):
+        ours += _fresh_upserts(databases, rows, 1)
+        bare.append(_bare_insert(databases, rows))
+    return ours, bare
+
+
+def _ratio_figures(figures: dict[str, Any], size: str, ours: list[float], bare: list[float]) -> None:
+    figures[f"rows_{size}_seconds"] = round(statistics.median(ours), 4)
+    figures[f"rows_{size}_samples_seconds"] = [round(s, 4) for s in ours]
+    figures[f"bare_insert_{size}_seconds"] = round(statistics.median(bare), 4)
+    figures[f"bare_insert_{size}_samples_seconds"] = [round(s, 4) for s in bare]
+    figures[f"vs_bare_insert_{size}"] = round(statistics.median(ours) / statistics.median(bare), 3)
+
+
 def _timed(action: Callable[[], Any]) -> tuple[Any, float]:
     started = time.perf_counter()
     result = action()
@@ -163,6 +201,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     small_rows = int(params.get("small_rows", 10_000))
     large_rows = int(params.get("large_rows", 1_000_000))
     repeats = int(params.get("repeats", 3))
+    large_repeats = int(params.get("large_repeats", 2))
     row_by_row_sample = int(params.get("row_by_row_sample", 300))
     full_matrix = bool(params.get("matrix", False))
     figures: dict[str, Any] = {"small_rows": small_rows, "large_rows": large_rows}
@@ -172,11 +211,10 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         small = synthetic_products(small_rows)
         figures["row_bytes_in_arrow"] = _row_bytes(small)
 
-        # 10k rows into an empty table, one call: the median of a few fresh files.
-        samples = _fresh_upserts(databases, small, repeats)
+        # 10k rows into an empty table, one call: the median of a few fresh files, beside as many
+        # bare inserts of the same rows.
+        _ratio_figures(figures, "10k", *_against_bare_insert(databases, small, repeats))
         figures["rows_10k_written"] = small.num_rows
-        figures["rows_10k_seconds"] = round(statistics.median(samples), 4)
-        figures["rows_10k_samples_seconds"] = [round(s, 4) for s in samples]
         figures["rows_10k_seconds_hashing_html"] = round(
             statistics.median(_fresh_upserts(databases, _without_text_md5(small), repeats)), 4
         )
@@ -192,11 +230,11 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
 
         large, generate_seconds = _timed(lambda: synthetic_products(large_rows))
         figures["large_generate_seconds"] = round(generate_seconds, 3)
+        _ratio_figures(figures, "1m", *_against_bare_insert(databases, large, large_repeats))
+        figures["rows_1m_written"] = large.num_rows
         con = databases.fresh()
         try:
-            counts, seconds = _timed(lambda: upsert_products(con, large))
-            figures["rows_1m_seconds"] = round(seconds, 3)
-            figures["rows_1m_written"] = counts.rows_written
+            upsert_products(con, large)  # the table the no-change upsert and the matrix start from
             counts, seconds = _timed(lambda: upsert_products(con, large))
             figures["noop_1m_rows_written"] = counts.rows_written
             figures["noop_1m_seconds"] = round(seconds, 3)
