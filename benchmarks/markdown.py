@@ -60,7 +60,7 @@ def _targets(report: Mapping[str, Any]) -> list[str]:
     counts = {status: sum(1 for t in report["targets"] if t["status"] == status) for status in STATUS_TEXT}
     summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     return ["## Targets", "", f"{summary}.", ""] + _table(
-        ["target", "ours", "baseline client", "target", "result"], rows)
+        ["target", "ours", "beside it (the baseline client unless noted)", "target", "result"], rows)
 
 
 def _sync_side_by_side(report: Mapping[str, Any], ours_key: str, baseline_key: str, title: str) -> list[str]:
@@ -252,17 +252,21 @@ def _memory(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _stores(report: Mapping[str, Any]) -> list[str]:
-    section = report["stores"]
-    lines = ["## Many stores", ""] + _error_line(section)
+def _stores(report: Mapping[str, Any], key: str = "stores") -> list[str]:
+    section = report[key]
+    catalog = section.get("catalog") or "duckdb"
+    parallel, alone = section.get("parallel") or {}, section.get("alone") or {}
+    workers = parallel.get("workers") or 1
+    lines = [f"## Many stores (`{key}`: catalog {catalog}, {fmt(workers)} worker process(es))", ""]
+    lines += _error_line(section)
     if _skip(section):
         return lines
-    parallel, alone = section.get("parallel") or {}, section.get("alone") or {}
     phases = "; ".join(section.get("phases", []))
+    where = "a file per store" if catalog == "duckdb" else "every store in one Postgres database"
     lines += [f"One emulator process at {fmt(section.get('rate_per_s'))} req/s per API and app, "
-              f"{fmt(section.get('latency_ms'))} ± {fmt(section.get('latency_jitter_ms'))} ms latency; one process "
-              "syncs every store, a thread per store, each with its own client (`client_for`) and DuckDB file. "
-              f"Phases: {phases}.", "",
+              f"{fmt(section.get('latency_ms'))} ± {fmt(section.get('latency_jitter_ms'))} ms latency; "
+              f"{fmt(workers)} process(es) sync the stores, a thread per store, each with its own client "
+              f"(`client_for`); the catalog is {catalog}, {where}. Phases: {phases}.", "",
               f"`{section.get('aggregate_efficiency_definition')}`.", ""]
     floor_sum, floor_max = fmt(parallel.get("floor_seconds_sum"), "s"), fmt(parallel.get("floor_seconds_max"), "s")
     efficiency_spread = f"{fmt(parallel.get('store_efficiency_min'))} / {fmt(parallel.get('store_efficiency_median'))}"
@@ -278,7 +282,9 @@ def _stores(report: Mapping[str, Any]) -> list[str]:
         ["429 responses", fmt(parallel.get("responses_429")), fmt(alone.get("responses_429"))],
         ["details fetched", fmt(parallel.get("details_fetched")), fmt(alone.get("details_fetched"))],
         ["errors", fmt(parallel.get("errors")), fmt(alone.get("errors"))],
-        ["peak RSS of the process (ru_maxrss)", fmt(parallel.get("peak_rss_mb"), "MB"), "—"],
+        ["peak RSS (ru_maxrss; summed over the processes)", fmt(parallel.get("peak_rss_mb"), "MB"), "—"],
+        ["peak RSS per process", ", ".join(fmt(v, "MB") for v in parallel.get("peak_rss_mb_per_worker") or []) or "—",
+         "—"],
         ["CPU seconds (cores busy on average)", cpu, "—"],
     ])
     lines += [f"`{section.get('shared_floor_definition')}`.", ""]
@@ -295,6 +301,25 @@ def _stores(report: Mapping[str, Any]) -> list[str]:
     start, end = section.get("load_average_start") or [], section.get("load_average_end") or []
     lines += [f"Load average (1 / 5 / 15 min) at the scenario's start {' / '.join(fmt(v) for v in start)}, "
               f"at its end {' / '.join(fmt(v) for v in end)}.", ""]
+    return lines
+
+
+def _postgres(report: Mapping[str, Any]) -> list[str]:
+    section = report["postgres"]
+    lines = ["## The catalog on Postgres (`postgres`)", ""] + _error_line(section)
+    if _skip(section):
+        return lines
+    rows = []
+    for size in (section.get("upsert") or {}).values():
+        seconds = size.get("seconds") or {}
+        rows.append([fmt(size.get("rows")), fmt(size.get("repeats")), fmt(seconds.get("pg_upsert"), "s"),
+                     fmt(seconds.get("pg_bare_copy"), "s"), f"**{fmt(size.get('pg_upsert_vs_bare_copy'), 'x')}**",
+                     fmt(seconds.get("duckdb_upsert"), "s"), fmt(size.get("pg_upsert_vs_duckdb_upsert"), "x"),
+                     fmt(seconds.get("pg_no_change"), "s")])
+    lines += _table(["rows", "runs", "Postgres upsert", "bare COPY", "upsert / COPY", "DuckDB upsert",
+                     "Postgres / DuckDB", "no-change re-upsert (0 rows written)"], rows)
+    lines += ["Medians, the arms alternating in one process, on a Postgres cluster of the scenario's own on "
+              "loopback (fsync on); each upsert into an empty table of a fresh store.", ""]
     return lines
 
 
@@ -355,8 +380,10 @@ def render(report: Mapping[str, Any]) -> str:
     lines += _packages(report)
     lines += _e2e(report)
     lines += _memory(report)
-    if "stores" in report:
-        lines += _stores(report)
+    for key in sorted(key for key in report if key == "stores" or key.startswith("stores_")):
+        lines += _stores(report, key)
+    if "postgres" in report:
+        lines += _postgres(report)
     lines += _sync_matrix(report)
     lines += _comparison(report)
     lines += ["## Charts", ""] + [f"![{title}]({name})" for name, title in CHARTS] + [""]

@@ -153,8 +153,11 @@ def build_report(
     if "sync_full_2rps" in outcomes:
         report["ratios_2rps"] = ratios(report["sync_full_2rps"], report["sync_full_2rps_baseline"])
         report["vs_baseline_2rps"] = vs_baseline(report["sync_full_2rps"], report["sync_full_2rps_baseline"])
-    if "stores" in outcomes:  # the full bench's many-store run (benchmarks/scenarios/stores.py)
-        report["stores"] = _section(outcomes, "stores")
+    # Every other step under its own key: the many-store runs (stores, stores_postgres, ...), the
+    # Postgres catalog (postgres), whatever a plan adds.
+    for key in sorted(outcomes):
+        if key not in report and REPEAT_SEPARATOR not in key:
+            report[key] = _section(outcomes, key)
 
     sync_rows = [_sync_row(key, report[key]) for key in ("sync_full", "sync_full_baseline", "sync_incremental",
                                                           *extra_syncs) if _measured(report[key])]
@@ -196,8 +199,8 @@ def _flatten(prefix: str, value: Any, into: list[tuple[str, Any]]) -> None:
 def write_csvs(report: Mapping[str, Any], out_dir: Path) -> list[Path]:
     written = []
     figures: list[tuple[str, Any]] = []
-    for key in (*HEADLINE_KEYS, "ratios", "ratios_2rps", "vs_baseline", "vs_baseline_2rps", "stores"):
-        if key in report:
+    for key in report:
+        if key not in ("meta", "matrix", "targets", "comparison"):
             _flatten(key, report[key], figures)
     path = out_dir / "figures.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -107,6 +107,15 @@ TARGETS: tuple[Target, ...] = (
            1.05, unit="x", full_only=True),
     Target("5 sellers of one app: 429 responses", "stores.sellers_responses_429", "==", 0,
            note="both passes", full_only=True),
+    Target("20 stores, two workers, catalog on Postgres: aggregate efficiency",
+           "stores_postgres.parallel.aggregate_efficiency", ">=", 0.95, "stores_duckdb_workers.parallel.aggregate_efficiency",
+           note="beside it: the same on DuckDB files, side by side", full_only=True),
+    Target("20 stores, two workers, catalog on Postgres: 429 responses", "stores_postgres.responses_429", "==", 0,
+           full_only=True),
+    Target("Postgres upsert 10k vs a bare COPY of the rows", "postgres.upsert.10000.pg_upsert_vs_bare_copy", "<=", 2.0,
+           unit="x", full_only=True),
+    Target("Postgres upsert 1M vs a bare COPY of the rows", "postgres.upsert.1000000.pg_upsert_vs_bare_copy", "<=",
+           2.0, unit="x", full_only=True),
 )
 
 

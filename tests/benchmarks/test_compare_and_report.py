@@ -132,3 +132,31 @@ def test_repeated_runs_are_reported_by_their_median_efficiency():
     assert median["efficiency"] == 0.90
     assert [run["efficiency"] for run in median["repeats"]] == [0.95, 0.75, 0.90]
     assert median_of_repeats([{"error": "boom"}, _sync(0.8, 1, "baseline")])["efficiency"] == 0.8
+
+
+def test_every_step_reaches_the_report_and_the_postgres_pair_is_rendered():
+    meta = {"mode": "full", "command": "make bench", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
+            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    stores = {"catalog": "postgres", "responses_429": 0, "parallel": {"workers": 2, "aggregate_efficiency": 0.956}}
+    size = {"rows": 10_000, "repeats": 3, "pg_upsert_vs_bare_copy": 1.2, "pg_upsert_vs_duckdb_upsert": 6.0,
+            "seconds": {"pg_upsert": 0.6, "pg_bare_copy": 0.5, "duckdb_upsert": 0.1, "pg_no_change": 0.2}}
+    outcomes = {
+        "stores_postgres": StepOutcome("stores_postgres", True, stores, None, 300.0),
+        "stores_duckdb_workers": StepOutcome("stores_duckdb_workers", True,
+                                             {**stores, "catalog": "duckdb", "parallel": {"workers": 2,
+                                                                                         "aggregate_efficiency": 0.957}},
+                                             None, 300.0),
+        "postgres": StepOutcome("postgres", True, {"upsert": {"10000": size}}, None, 200.0),
+    }
+
+    report = build_report(outcomes, meta=meta, baseline=None)
+
+    assert report["stores_postgres"]["catalog"] == "postgres"
+    assert report["postgres"]["upsert"]["10000"]["pg_upsert_vs_bare_copy"] == 1.2
+    targets = {t["figure"]: t for t in report["targets"]}
+    assert targets["stores_postgres.parallel.aggregate_efficiency"]["status"] == "pass"
+    assert targets["stores_postgres.parallel.aggregate_efficiency"]["baseline"] == 0.957
+    assert targets["postgres.upsert.10000.pg_upsert_vs_bare_copy"]["status"] == "pass"
+    markdown = render(report)
+    assert "## Many stores (`stores_postgres`: catalog postgres, 2 worker process(es))" in markdown
+    assert "| 10,000 | 3 | 0.6 s | 0.5 s | **1.2x** | 0.1 s | 6x | 0.2 s |" in markdown
