@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorServer
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).with_name("dagster")
@@ -54,12 +54,6 @@ query Runs($filter: RunsFilter) {
   }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -188,16 +182,22 @@ def live_dagster(tmp_path: Path, emulator: EmulatorServer, *, startup_timeout: f
 
 
 def _wait_until_loaded(live: LiveDagster, process: subprocess.Popen, timeout: float) -> None:
+    """Until the code location is loaded, as told by this `dagster dev`'s own webserver: the instance
+    answering must be the one in `live.home` (another test's webserver could hold the port)."""
     deadline = time.monotonic() + timeout
-    query = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    query = "{ instance { info } workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"dagster dev exited with {process.returncode}:\n{live.log_tail()}")
+        if "address already in use" in live.log_path.read_text(errors="replace"):
+            raise RuntimeError(f"dagster dev could not bind {live.url}: another process holds it\n{live.log_tail()}")
         try:
-            entries = live.graphql(query)["workspaceOrError"]["locationEntries"]
-            if entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
+            data = live.graphql(query)
+            entries = data["workspaceOrError"]["locationEntries"]
+            ours = str(live.home) in (data["instance"]["info"] or "")
+            if ours and entries and all(entry["loadStatus"] == "LOADED" for entry in entries):
                 return
-        except (httpx.HTTPError, KeyError, AssertionError):
+        except (httpx.HTTPError, KeyError, TypeError, AssertionError):
             pass
         time.sleep(0.5)
     raise RuntimeError(f"dagster dev did not load the code location within {timeout}s:\n{live.log_tail()}")

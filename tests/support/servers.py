@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -48,12 +50,6 @@ def postgres_bin_dir() -> Path | None:
 def redis_binary() -> Path | None:
     found = shutil.which("redis-server")
     return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _server_user() -> str | None:
