@@ -12,6 +12,7 @@ is served by `python -m benchmarks.emulator_process` instead (`serve_fleet` belo
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -98,6 +99,12 @@ class EmulatorProcess:
         self.base_url = ready.read_text().strip()
         self._controls = httpx.Client(base_url=f"{self.root_url}/_emulator", timeout=30.0)
         return self
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the emulator's process has used so far, from /proc."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self._controls is not None:

@@ -195,6 +195,17 @@ def _packages(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _sync_step_seconds(section: Mapping[str, Any]) -> float | None:
+    steps = [step["seconds"] for run in (section.get("timeline") or {}).get("runs", []) for step in run["steps"]
+             if step["step"] == "catalog_sync"]
+    return steps[0] if steps else None
+
+
+def _cpu(section: Mapping[str, Any]) -> str:
+    cpu = section.get("cpu_seconds") or {}
+    return f"{fmt(cpu.get('ours'), 's')} + {fmt(cpu.get('emulator'), 's')}" if cpu else "—"
+
+
 def _e2e(report: Mapping[str, Any]) -> list[str]:
     section, busy = report["e2e"], report.get("e2e_busy") or {}
     lines = ["## End to end through Dagster", ""] + _error_line(section)
@@ -208,6 +219,10 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         ["overhead_busy_seconds (the same run beside a process keeping one core busy)",
          f"{fmt(section.get('overhead_busy_seconds'), 's')} (wall {fmt(busy.get('wall_seconds'), 's')}, "
          f"floor {fmt(busy.get('api_floor_seconds'), 's')})"],
+        ["the sync step (catalog_sync), alone / beside the hog",
+         f"{fmt(_sync_step_seconds(section), 's')} / {fmt(_sync_step_seconds(busy), 's')}"],
+        ["CPU seconds in the run, ours + the emulator's, alone / beside the hog",
+         f"{_cpu(section)} / {_cpu(busy)}"],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
         ["instance set-up (not in wall)", fmt(section.get("instance_setup_seconds"), "s")],
         ["first day, partitions", f"{section.get('first_day', '—')}, {fmt(section.get('partitions'))}"],

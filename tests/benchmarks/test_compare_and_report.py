@@ -98,8 +98,15 @@ def test_report_holds_the_issue_keys_the_ratios_and_renders_failures():
 
 
 def test_the_busy_end_to_end_run_stands_beside_the_quiet_one():
-    e2e = {"products": 1000, "wall_seconds": 52.0, "api_floor_seconds": 49.0, "overhead_seconds": 3.0}
-    busy = {**e2e, "wall_seconds": 56.0, "overhead_seconds": 7.0, "cpu_hog": True}
+    def sync_step(seconds):
+        step = {"step": "catalog_sync", "seconds": seconds, "starts_at_seconds": 0.1, "materializations": 3}
+        return {"runs": [{"job": "sync_catalog", "status": "SUCCESS", "starts_at_seconds": 0.2,
+                          "run_seconds": seconds + 1, "materializations": 4, "steps": [step]}]}
+
+    e2e = {"products": 1000, "wall_seconds": 52.0, "api_floor_seconds": 49.0, "overhead_seconds": 3.0,
+           "cpu_seconds": {"ours": 40.5, "emulator": 30.25}, "timeline": sync_step(49.5)}
+    busy = {**e2e, "wall_seconds": 56.0, "overhead_seconds": 7.0, "cpu_hog": True,
+            "cpu_seconds": {"ours": 41.0, "emulator": 30.0}, "timeline": sync_step(49.75)}
     meta = {"mode": "quick", "command": "make bench-quick", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
             "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
 
@@ -109,7 +116,10 @@ def test_the_busy_end_to_end_run_stands_beside_the_quiet_one():
     assert report["e2e"]["overhead_busy_seconds"] == 7.0
     statuses = {t["figure"]: t["status"] for t in report["targets"]}
     assert (statuses["e2e.overhead_seconds"], statuses["e2e.overhead_busy_seconds"]) == ("pass", "miss")
-    assert "7 s (wall 56 s, floor 49 s)" in render(report)
+    markdown = render(report)
+    assert "7 s (wall 56 s, floor 49 s)" in markdown
+    assert "| the sync step (catalog_sync), alone / beside the hog | 49.5 s / 49.75 s |" in markdown
+    assert "| 40.5 s + 30.25 s / 41 s + 30 s |" in markdown
 
 
 def test_a_step_that_fails_in_its_child_process_is_recorded_not_raised():
@@ -160,3 +170,17 @@ def test_every_step_reaches_the_report_and_the_postgres_pair_is_rendered():
     markdown = render(report)
     assert "## Many stores (`stores_postgres`: catalog postgres, 2 worker process(es))" in markdown
     assert "| 10,000 | 3 | 0.6 s | 0.5 s | **1.2x** | 0.1 s | 6x | 0.2 s |" in markdown
+
+
+def test_the_emulator_process_reports_the_cpu_time_it_has_used():
+    import httpx
+
+    from benchmarks.emulator_process import EmulatorProcess
+
+    with EmulatorProcess(products=50, rate=1000.0) as emulator:
+        before = emulator.cpu_seconds()
+        with httpx.Client() as client:  # each request is CPU the emulator spends
+            for number in range(200):
+                client.get(f"{emulator.root_url}/images/{number}/1.jpg")
+        after = emulator.cpu_seconds()
+    assert 0 < before < after
