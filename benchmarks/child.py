@@ -26,6 +26,7 @@ SCENARIOS = {
     "upsert": "upsert:run",
     "packages": "packages:run",
     "e2e": "e2e:run",
+    "draw_pictures": "e2e:draw_pictures",
     "memory": "memory:run",
     "stores": "stores:run",
     "postgres": "postgres:run",

@@ -48,8 +48,10 @@ class EmulatorProcess:
         self_apps: int = 0,
         seller_accounts: int = 0,
         seller_products: int | None = None,
+        image_folder: Path | None = None,
     ) -> None:
         self.products = products
+        self.image_folder = image_folder  # pictures served from this folder (commerce_emulator.images.ImageShelf)
         self.rate = rate
         self.seed = seed
         self.latency_ms = latency_ms
@@ -80,6 +82,8 @@ class EmulatorProcess:
         ]
         if self.latency_ms or self.latency_jitter_ms:
             command += ["--latency-ms", f"{self.latency_ms:g}", "--latency-jitter-ms", f"{self.latency_jitter_ms:g}"]
+        if self.image_folder is not None:
+            command += ["--image-folder", str(self.image_folder)]
         if self.self_apps:
             command += ["--self-apps", str(self.self_apps)]
         if self.seller_accounts:

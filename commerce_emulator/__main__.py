@@ -41,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="serve a SELLER-type app, agency-app, for M sellers ncp_seller_1..M sharing its buckets")
     parser.add_argument("--seller-quota-rate", type=float,
                         help="each seller account's own quota per API in requests/s (429 GW.QUOTA_LIMIT over it)")
+    parser.add_argument("--image-folder", type=Path,
+                        help="keep the pictures drawn in this folder and serve them from there (shared by processes)")
     parser.add_argument("--registry-out", type=Path,
                         help="write a stores file for those apps here once listening (variable names, no secrets; "
                              "the values are commerce_emulator.apps.credentials_env)")
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         hostile=args.hostile,
         apps=emulated_apps(args.self_apps, args.seller_accounts),
         seller_quota_rate=args.seller_quota_rate,
+        image_folder=args.image_folder,
     )
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

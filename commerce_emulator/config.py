@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .signature import InvalidClientSecret, canonical_bcrypt_salt
 
@@ -75,6 +76,7 @@ class EmulatorConfig:
     hostile: int = 0  # hostile records added after the catalog (commerce_emulator/hostile.py)
     apps: tuple[EmulatedApp, ...] = ()  # more apps beside the default one (client_id, client_secret)
     seller_quota_rate: float | None = None  # a per-seller-account quota per API, requests/second
+    image_folder: Path | None = None  # pictures kept on disk once drawn (images.ImageShelf); None: memory only
 
     def __post_init__(self) -> None:
         if self.products < 0:

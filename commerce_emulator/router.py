@@ -10,7 +10,7 @@ from .catalog import Catalog
 from .control import ControlApi
 from .gateway import Gateway
 from . import hostile
-from .images import render_product_image
+from .images import ImageShelf
 from .replies import Reply, json_reply
 from .seller_quirks import VIDEO_BROKEN, VIDEO_OK
 from .stats import EmulatorStats
@@ -29,11 +29,13 @@ _VIDEO_PATH = re.compile(rf"/videos/(?:({SLUG_PATTERN})/)?(\d+)\.mp4")
 
 
 class Router:
-    def __init__(self, gateway: Gateway, control: ControlApi, stores: StoreDirectory, stats: EmulatorStats) -> None:
+    def __init__(self, gateway: Gateway, control: ControlApi, stores: StoreDirectory, stats: EmulatorStats,
+                 images: ImageShelf | None = None) -> None:
         self._gateway = gateway
         self._control = control
         self._stores = stores
         self._stats = stats
+        self._images = images or ImageShelf()
 
     def route(self, method: str, path: str, query: str, headers: Message, body: bytes) -> Reply:
         if path.startswith(API_PREFIX + "/"):
@@ -72,7 +74,7 @@ class Router:
         if product is None or not 1 <= number <= product.image_count:
             return json_reply(404, {"error": f"no image {number} for product {origin_product_no}"})
         self._stats.record_image_served()
-        jpeg = render_product_image(catalog.seed, origin_product_no, number)
+        jpeg = self._images.get(catalog.seed, origin_product_no, number)
         if product.hostile is not None and hostile.bad_image_position(product.hostile) == number:
             return _hostile_media(product.hostile, hostile.image_bytes(product.hostile, jpeg))
         return Reply(200, jpeg, [("Cache-Control", "public, max-age=86400")], content_type="image/jpeg")

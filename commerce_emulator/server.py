@@ -12,6 +12,7 @@ from .control import ControlApi
 from .faults import FaultInjector, FaultProbabilities, LatencyModel
 from .gateway import Gateway
 from .http_handler import EmulatorHTTPServer
+from .images import ImageShelf
 from .penalty import QueryStringPenalty
 from .rate_limit import RateLimiter
 from .router import API_PREFIX, Router
@@ -67,7 +68,7 @@ class EmulatorServer:
             self._stop_event,
             self.config,
         )
-        httpd.router = Router(gateway, ControlApi(self), self._stores, self._stats)
+        httpd.router = Router(gateway, ControlApi(self), self._stores, self._stats, ImageShelf(self.config.image_folder))
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,

@@ -45,3 +45,23 @@ def test_images_beyond_the_product_count_or_of_unknown_products_are_404(emulator
     )
     assert httpx.get(f"{emulator.root_url}/images/{product.origin_product_no}/0.jpg").status_code == 404
     assert httpx.get(f"{emulator.root_url}/images/5/1.jpg").status_code == 404
+
+
+def test_with_an_image_folder_pictures_are_kept_there_and_served_from_it_by_any_server(start_emulator, tmp_path):
+    from commerce_emulator.images import DRAWING_VERSION, ImageShelf
+
+    first = start_emulator(image_folder=tmp_path)
+    product = max(first.catalog.live_products(), key=lambda p: p.image_count)
+    url = f"/images/{product.origin_product_no}/2.jpg"
+    served = httpx.get(first.root_url + url).content
+    kept = tmp_path / DRAWING_VERSION / "7" / f"{product.origin_product_no}-2.jpg"
+    assert served == kept.read_bytes() == render_product_image(7, product.origin_product_no, 2)
+
+    kept.write_bytes(b"\xff\xd8 what the folder holds")  # a second server serves the folder, not a drawing
+    second = start_emulator(image_folder=tmp_path)
+    assert httpx.get(second.root_url + url).content == b"\xff\xd8 what the folder holds"
+
+    counts = [(product.origin_product_no, product.image_count)]
+    assert ImageShelf(tmp_path).fill(7, counts) == product.image_count - 1  # all but the one kept
+    assert ImageShelf(tmp_path).fill(7, counts) == 0
+    assert not [path for path in kept.parent.iterdir() if path.name.startswith(".")]  # no partial file left
