@@ -12,7 +12,6 @@ is served by `python -m benchmarks.emulator_process` instead (`serve_fleet` belo
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from commerce_emulator import EmulatedApp, EmulatorConfig, EmulatorServer, emulated_apps
 
@@ -105,10 +105,10 @@ class EmulatorProcess:
         return self
 
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) the emulator's process has used so far, from /proc."""
+        """CPU time (user + system) the emulator's process has used so far."""
         assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
 
     def stop(self) -> None:
         if self._controls is not None:

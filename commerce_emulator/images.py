@@ -90,9 +90,9 @@ class ImageShelf:
         self.folder = folder / DRAWING_VERSION if folder is not None else None
 
     def get(self, seed: int, origin_product_no: int, number: int) -> bytes:
-        if self.folder is None:
+        path = self._path(seed, origin_product_no, number)
+        if path is None:
             return render_product_image(seed, origin_product_no, number)
-        path = self.folder / str(seed) / f"{origin_product_no}-{number}.jpg"
         try:
             return path.read_bytes()
         except FileNotFoundError:
@@ -109,10 +109,14 @@ class ImageShelf:
         drawn = 0
         for origin_product_no, count in image_counts:
             for number in range(1, count + 1):
-                if self.folder is None or not (self.folder / str(seed) / f"{origin_product_no}-{number}.jpg").exists():
+                path = self._path(seed, origin_product_no, number)
+                if path is None or not path.exists():
                     self.get(seed, origin_product_no, number)
                     drawn += 1
         return drawn
+
+    def _path(self, seed: int, origin_product_no: int, number: int) -> Path | None:
+        return None if self.folder is None else self.folder / str(seed) / f"{origin_product_no}-{number}.jpg"
 
 
 @functools.lru_cache(maxsize=16)  # decoded pictures are about 1 MB: keep only a few (the shared ones)

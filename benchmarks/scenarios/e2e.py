@@ -68,11 +68,15 @@ def draw_pictures(params: dict[str, Any]) -> dict[str, Any]:
     """Fill the emulator's picture folder for the catalog of `products` and `seed` (once a machine:
     what is there already is kept)."""
     started = time.perf_counter()
-    seed, folder = int(params.get("seed", 42)), Path(params.get("image_folder") or PICTURE_FOLDER)
+    seed, folder = int(params.get("seed", 42)), _picture_folder(params)
     catalog = Catalog(int(params.get("products", 1000)), seed)
     drawn = ImageShelf(folder).fill(seed, ((product.origin_product_no, product.image_count)
                                            for product in catalog.products))
     return {"pictures_drawn": drawn, "seconds": round(time.perf_counter() - started, 3), "folder": str(folder)}
+
+
+def _picture_folder(params: dict[str, Any]) -> Path:
+    return Path(params.get("image_folder") or PICTURE_FOLDER)
 
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
@@ -81,7 +85,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
     busy = bool(params.get("cpu_hog", False))
     drawn_before = draw_pictures(params)["pictures_drawn"]  # none when the first wave filled the folder
     with cpu_hog() if busy else nullcontext(), EmulatorProcess(products=products, rate=rate, seed=int(params.get("seed", 42)),
-                         image_folder=Path(params.get("image_folder") or PICTURE_FOLDER),
+                         image_folder=_picture_folder(params),
                          latency_ms=float(params.get("latency_ms", 0.0)),
                          latency_jitter_ms=float(params.get("latency_jitter_ms", 0.0))) as emulator, \
             tempfile.TemporaryDirectory(prefix="bench-e2e-") as scratch_dir:
