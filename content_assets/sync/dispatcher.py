@@ -9,7 +9,6 @@ is quarantined) or neither (it counts as an error).
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from resources.commerce_api import (
     ProductDetail,
     RateLimitedError,
 )
+from resources.store import NumberQueue
 
 # Until measured, assume a detail call takes this long (seconds) when sizing concurrency.
 INITIAL_LATENCY_GUESS = 0.25
@@ -66,7 +66,7 @@ class DetailDispatcher:
         self._client = client
         self._concurrency = concurrency  # None: sized from the pacing rate and measured latency
         self._max_concurrency = max_concurrency
-        self._backlog: deque[int] = deque()
+        self._backlog = NumberQueue()  # what is left to fetch: the catalog, at first, 8 bytes a product
         self._in_flight: set[Future[DetailOutcome]] = set()
         workers = concurrency if concurrency is not None else max_concurrency
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="product-detail")

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date
 
 from resources.commerce_api import ListedProduct, SearchPage
-from resources.store import SyncError
+from resources.store import NumberSet, SyncError
 
 from content_assets.sync.dispatcher import DetailDispatcher
 from content_assets.sync.plan import modified_after, plan_details
@@ -32,8 +32,8 @@ class PageIntake:
         # A range open at the start is listed whole (see Lister) and cut here at `modified_to`.
         self._cutoff = modified_to if modified_from is None else None
         self._refetch_all = refetch_all
-        self._queued: set[int] = set()
-        self._listed: set[int] = set()  # products this sync has listed
+        self._queued = NumberSet()
+        self._listed = NumberSet()  # products this sync has listed
         self._bad_listed: set[object] = set()  # originProductNo of the listing entries it could not read
 
     def take(self, page: SearchPage) -> None:
@@ -51,8 +51,9 @@ class PageIntake:
 
     def _first_listed(self, page: SearchPage) -> list[ListedProduct]:
         """The page's products this sync had not listed yet (counted); the others are repeats."""
-        fresh = [p for p in page.products if p.origin_product_no not in self._listed]
-        self._listed.update(p.origin_product_no for p in fresh)
+        seen = self._listed.contains([p.origin_product_no for p in page.products]).tolist()
+        fresh = [p for p, listed in zip(page.products, seen, strict=True) if not listed]
+        self._listed.add(p.origin_product_no for p in fresh)
         self._report.listed += len(fresh)
         self._report.listing_repeats += len(page.products) - len(fresh)
         return fresh
@@ -68,7 +69,8 @@ class PageIntake:
     def _plan(self, fresh: list[ListedProduct]) -> None:
         wanted, held = plan_details(fresh, self._writer.ledger(), self._refetch_all, self._writer.quarantine())
         self._report.skipped_quarantined += held
-        wanted = [number for number in wanted if number not in self._queued]
-        self._queued.update(wanted)
+        queued = self._queued.contains(wanted).tolist()
+        wanted = [number for number, was in zip(wanted, queued, strict=True) if not was]
+        self._queued.add(wanted)
         self._report.needs_detail += len(wanted)
         self._dispatcher.enqueue(wanted)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from resources.commerce_api import ListedProduct
-from resources.store import DELETED, QuarantineLedger
+from resources.store import DELETED, DetailLedger, QuarantineLedger
 from resources.store.quarantine import EMPTY_LEDGER
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -20,7 +20,7 @@ CATALOG_ZONE = ZoneInfo("Asia/Seoul")  # the API's date filters mean KST days
 
 
 def products_needing_detail(
-    products: Sequence[ListedProduct], ledger: dict[int, int], *, refetch_all: bool = False,
+    products: Sequence[ListedProduct], ledger: DetailLedger, *, refetch_all: bool = False,
     quarantine: QuarantineLedger = EMPTY_LEDGER,
 ) -> list[int]:
     """Live products whose detail is missing or older than the listing's modifiedDate.
@@ -33,15 +33,16 @@ def products_needing_detail(
 
 
 def plan_details(
-    products: Sequence[ListedProduct], ledger: dict[int, int], refetch_all: bool, quarantine: QuarantineLedger,
+    products: Sequence[ListedProduct], ledger: DetailLedger, refetch_all: bool, quarantine: QuarantineLedger,
 ) -> tuple[list[int], int]:
     """products_needing_detail(), and how many products the quarantine held back."""
     wanted, held = [], 0
-    for product in products:
+    stored = ledger.versions([product.origin_product_no for product in products])
+    for product, stored_us in zip(products, stored, strict=True):
         if product.status_type == DELETED:
             continue
         listed_us = _epoch_microseconds(product.modified_date)
-        if not (refetch_all or listed_us is None or ledger.get(product.origin_product_no) != listed_us):
+        if not (refetch_all or listed_us is None or stored_us != listed_us):
             continue
         if not refetch_all and quarantine.holds(product.origin_product_no, listed_us):
             held += 1

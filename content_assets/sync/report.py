@@ -6,6 +6,7 @@ Products already quarantined that fail for good again do not count against the t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from resources.commerce_api import percentile
@@ -23,7 +24,7 @@ class SyncReport:
     errors: list[SyncError] = field(default_factory=list)
     upsert: UpsertCounts = field(default_factory=UpsertCounts)
     list_fetch_seconds: float = 0.0
-    detail_seconds: list[float] = field(default_factory=list)  # wire time, pacer waits excluded
+    detail_seconds: Sequence[float] = field(default_factory=list)  # wire time, pacer waits excluded
     db_seconds: float = 0.0
     total_seconds: float = 0.0
     peak_concurrency: int = 0

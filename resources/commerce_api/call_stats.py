@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 RECENT_WINDOW = 256
@@ -22,13 +26,13 @@ class CallRecord:
     product_no: int | None = None
 
 
-def percentile(values: list[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
     """Nearest-rank percentile; None when there are no values."""
-    if not values:
+    if not len(values):
         return None
-    ordered = sorted(values)
+    ordered = np.sort(np.asarray(values, dtype=np.float64))
     rank = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[rank]
+    return float(ordered[rank])
 
 
 class CallStats:
@@ -39,8 +43,9 @@ class CallStats:
         self.requests: Counter[tuple[str, str]] = Counter()  # (api, status) per HTTP attempt
         self.retries = 0
         self.calls = 0
-        self._attempt_latencies: dict[str, list[float]] = defaultdict(list)
-        self._call_latencies: dict[str, list[float]] = defaultdict(list)
+        # One latency per attempt and per call, as doubles: 8 bytes each, not a float object's 32.
+        self._attempt_latencies: dict[str, array] = defaultdict(lambda: array("d"))
+        self._call_latencies: dict[str, array] = defaultdict(lambda: array("d"))
         self.pacer_wait_seconds: Counter[str] = Counter()
         self._recent_latencies: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=RECENT_WINDOW))
 
@@ -77,7 +82,7 @@ class CallStats:
     def attempt_latency_percentiles(self, api: str) -> dict[str, float | None]:
         """p50/p95/p99 of single HTTP attempts, in seconds (pacer waits excluded)."""
         with self._lock:
-            values = list(self._attempt_latencies.get(api, ()))
+            values = array("d", self._attempt_latencies.get(api, ()))
         return {f"p{q}": percentile(values, q) for q in (50, 95, 99)}
 
     def recent_latency_p95(self, api: str) -> float | None:
@@ -86,7 +91,7 @@ class CallStats:
             values = list(self._recent_latencies.get(api, ()))
         return percentile(values, 95)
 
-    def call_latency_seconds(self, api: str) -> list[float]:
+    def call_latency_seconds(self, api: str) -> array:
         """Wire time of each logical call (all its attempts), pacer and backoff waits excluded."""
         with self._lock:
-            return list(self._call_latencies.get(api, ()))
+            return array("d", self._call_latencies.get(api, ()))

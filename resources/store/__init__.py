@@ -3,6 +3,7 @@
 from . import quarantine, refresh_queue
 from .catalog_store import DELETED, CatalogStore, ListingWrite, SyncError
 from .quarantine import QuarantineFailure, QuarantineLedger
+from .numbers import DetailLedger, NumberQueue, NumberSet
 from .postgres.store import CatalogUnavailableError, PostgresStore
 from .resource import DEFAULT_DATABASE_PATH, CatalogDatabase, DatabaseLockedError, DuckDBStore
 from .schema import migrate
@@ -16,8 +17,11 @@ __all__ = [
     "CatalogStore",
     "CatalogUnavailableError",
     "DatabaseLockedError",
+    "DetailLedger",
     "DuckDBStore",
     "ListingWrite",
+    "NumberQueue",
+    "NumberSet",
     "PostgresStore",
     "QuarantineFailure",
     "QuarantineLedger",

@@ -17,6 +17,7 @@ import pyarrow as pa
 from resources.commerce_api.models import ListedProduct, ProductDetail
 
 from . import quarantine
+from .numbers import DetailLedger
 from .postgres.connection import is_postgres
 from .quarantine import QuarantineFailure, QuarantineLedger
 from .statuses import DELETED
@@ -142,7 +143,7 @@ class CatalogStore:
 
     # -- product_list -----------------------------------------------------------------------
 
-    def detail_ledger(self) -> dict[int, int]:
+    def detail_ledger(self) -> DetailLedger:
         """origin_product_no -> the modifiedDate (epoch microseconds) its stored detail belongs to.
 
         A sync loads it once and decides from it which listed products need a detail call, so the
@@ -150,7 +151,7 @@ class CatalogStore:
         columns = self.con.execute(
             "SELECT origin_product_no, epoch_us(modified_date) AS modified_us FROM product_details"
         ).fetchnumpy()
-        return dict(zip(columns["origin_product_no"].tolist(), columns["modified_us"].tolist(), strict=True))
+        return DetailLedger(columns["origin_product_no"], columns["modified_us"])
 
     def write_listing(self, products: Sequence[ListedProduct]) -> ListingWrite:
         """Store a page of listings; products that turned DELETE get their row re-merged from it."""

@@ -9,7 +9,7 @@ import pytest
 
 from content_assets.sync.plan import products_needing_detail
 from resources.commerce_api import ListedProduct, ProductDetail
-from resources.store import CatalogStore, QuarantineFailure
+from resources.store import CatalogStore, DetailLedger, QuarantineFailure
 from resources.store.quarantine import retry_delay
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
@@ -67,13 +67,13 @@ def test_a_failure_is_held_at_its_modified_date_until_its_backoff_passes(store: 
     held = store.quarantine_ledger(NOW + timedelta(minutes=59))
     assert held.holds(1, FAILED_AT_US)
     assert not held.holds(1, FAILED_AT_US + 1)  # the seller changed it: fetched again
-    assert products_needing_detail([_listed(1)], {}, quarantine=held) == []
-    assert products_needing_detail([_listed(1, "2026-11-21T09:00:00.000+09:00")], {}, quarantine=held) == [1]
-    assert products_needing_detail([_listed(1)], {}, quarantine=held, refetch_all=True) == [1]
+    assert products_needing_detail([_listed(1)], DetailLedger(), quarantine=held) == []
+    assert products_needing_detail([_listed(1, "2026-11-21T09:00:00.000+09:00")], DetailLedger(), quarantine=held) == [1]
+    assert products_needing_detail([_listed(1)], DetailLedger(), quarantine=held, refetch_all=True) == [1]
 
     due = store.quarantine_ledger(NOW + timedelta(hours=1, seconds=1))
     assert not due.holds(1, FAILED_AT_US) and due.known == {1}
-    assert products_needing_detail([_listed(1)], {}, quarantine=due) == [1]
+    assert products_needing_detail([_listed(1)], DetailLedger(), quarantine=due) == [1]
 
 
 def test_failing_again_counts_once_more_and_backs_off_longer(store: CatalogStore):
