@@ -76,8 +76,11 @@ class _SyncLoop:
                 self._log_progress(now)
 
     def _take_pages(self) -> None:
-        """Pages first: they feed the backlog and cost nothing to take."""
+        """Pages first: they feed the backlog and cost nothing to take, while the writer keeps up
+        with their listings (else the lister waits, its queue full, and memory stays bounded)."""
         while True:
+            if not self._writer.room_for_listing(wait=not self._dispatcher.busy):
+                return
             try:
                 item = self._lister.take(wait=not self._dispatcher.busy)
             except queue.Empty:

@@ -16,12 +16,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
 from resources.commerce_api import ListedProduct, ProductDetail
-from resources.store import CatalogStore, ListingWrite, QuarantineLedger, UpsertCounts
+from resources.store import CatalogStore, DetailLedger, ListingWrite, QuarantineLedger, UpsertCounts
 
 from content_assets.sync.report import SyncReport
 
 # Detail chunks queued for the writer before the loop waits for it (bounds memory).
 MAX_PENDING_WRITES = 4
+# Listing pages queued for the writer before the loop takes no more pages (each holds its ~500
+# products until written: unbounded, a lister far ahead of the writer held the catalog).
+MAX_PENDING_LISTINGS = 4
 
 
 class StoreWriter:
@@ -46,7 +49,7 @@ class StoreWriter:
         self._pending_writes: deque[Future[tuple[UpsertCounts, float]]] = deque()
         self._pending_listings: deque[Future[tuple[ListingWrite, float]]] = deque()
 
-    def ledger(self) -> dict[int, int]:
+    def ledger(self) -> DetailLedger:
         """The store's detail ledger (waits for the read)."""
         return self._ledger.result()
 
@@ -82,12 +85,23 @@ class StoreWriter:
             self._report.upsert += counts
             self._report.db_seconds += seconds
 
+    def room_for_listing(self, *, wait: bool) -> bool:
+        """Whether another page may be handed to the writer (fewer than MAX_PENDING_LISTINGS
+        queued); with `wait`, waits for the oldest to be written until there is room."""
+        self.collect_listing_writes(block=False)
+        while wait and len(self._pending_listings) >= MAX_PENDING_LISTINGS:
+            self._collect_listing_write()
+        return len(self._pending_listings) < MAX_PENDING_LISTINGS
+
     def collect_listing_writes(self, *, block: bool) -> None:
         while self._pending_listings and (block or self._pending_listings[0].done()):
-            written, seconds = self._pending_listings.popleft().result()
-            self._report.deleted_changed += len(written.deleted_changed)
-            self._report.upsert += written.deleted_upsert
-            self._report.db_seconds += seconds
+            self._collect_listing_write()
+
+    def _collect_listing_write(self) -> None:
+        written, seconds = self._pending_listings.popleft().result()
+        self._report.deleted_changed += len(written.deleted_changed)
+        self._report.upsert += written.deleted_upsert
+        self._report.db_seconds += seconds
 
     def finish(self) -> None:
         """Write what is buffered and wait for every write."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
 from content_assets.sync.engine import SyncAborted, run_sync
+from content_assets.sync.store_writer import MAX_PENDING_LISTINGS
 from resources.commerce_api import CommerceApiClient, RetryPolicy
-from resources.store import DuckDBStore
+from resources.store import CatalogStore, DuckDBStore
 
 
 def client_for(server: EmulatorServer, rate: float) -> CommerceApiClient:
@@ -75,3 +77,28 @@ def test_a_sync_aborted_midway_resumes_where_it_stopped(tmp_path: Path):
             assert store.count("products") == 200
         assert report.needs_detail == live - kept
         assert server.stats()["requests"]["detail"]["200"] - before == live - kept
+
+
+def test_a_lister_far_ahead_of_a_slow_writer_is_held_back(tmp_path: Path):
+    # Every page taken holds its products until its listing is written: the loop takes no more
+    # pages than the writer has room for, so the lister waits and memory stays bounded.
+    class SlowListingStore(CatalogStore):
+        def __init__(self, con, client_box):
+            super().__init__(con)
+            self.client_box, self.written, self.most_ahead = client_box, 0, 0
+
+        def write_listing(self, products):
+            time.sleep(0.03)
+            self.written += 1
+            listed = self.client_box[0].stats.requests[("search", "200")]
+            self.most_ahead = max(self.most_ahead, listed - self.written)
+            return super().write_listing(products)
+
+    with EmulatorServer(EmulatorConfig(products=3000, seed=5, rate=5000.0, port=0)) as server:
+        with client_for(server, 5000.0) as client, \
+                DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as opened:
+            store = SlowListingStore(opened.con, [client])
+            report = run_sync(client, store, page_size=50, concurrency=4)
+    assert report.listed == 3000 and report.pages == 60
+    # The writer's room, the lister's queue (8) and a page in hand on either side.
+    assert store.most_ahead <= MAX_PENDING_LISTINGS + 8 + 2, store.most_ahead
