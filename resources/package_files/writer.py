@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,7 +143,7 @@ class PackageWriter(dg.ConfigurableResource):
         """True when the package on disk already is this content: nothing to write."""
         link = self.package_path(origin_product_no, variant)
         build = self._build_dir(origin_product_no, variant, content_hash)
-        return link.is_symlink() and link.resolve() == build.resolve() and build.is_dir()
+        return _version_of(link) == build and build.is_dir()
 
     def has_build(self, origin_product_no: int, variant: str, content_hash: str) -> bool:
         """True when this version's files are on disk, published or not (see `stage`)."""
@@ -156,7 +156,7 @@ class PackageWriter(dg.ConfigurableResource):
         build = self._build_dir(origin_product_no, variant, content_hash)
         if self.is_current(origin_product_no, variant, content_hash):
             return PackageWrite(link, written=False, bytes_written=0, size_bytes=_size(files))
-        previous = link.resolve() if link.is_symlink() else None
+        previous = _version_of(link)
         bytes_written, linked, link_seconds = self._ensure_build(build, files, previous)
         self._publish(link, build, previous)
         return PackageWrite(link, written=True, bytes_written=bytes_written, size_bytes=_size(files),
@@ -170,7 +170,7 @@ class PackageWriter(dg.ConfigurableResource):
         A staged version no link points to is removed by `remove_orphan_builds` (the package run
         calls it once it has published what it wanted)."""
         link = self.package_path(origin_product_no, variant)
-        previous = link.resolve() if link.is_symlink() else None
+        previous = _version_of(link)
         bytes_written, _, _ = self._ensure_build(self._build_dir(origin_product_no, variant, content_hash),
                                                  files, previous)
         return bytes_written
@@ -181,7 +181,7 @@ class PackageWriter(dg.ConfigurableResource):
         build = self._build_dir(origin_product_no, variant, content_hash)
         if not build.is_dir():
             raise FileNotFoundError(f"no staged version {build.name} to publish")
-        previous = link.resolve() if link.is_symlink() else None
+        previous = _version_of(link)
         self._publish(link, build, previous)
         return PackageWrite(link, written=True, bytes_written=0, size_bytes=_tree_size(build))
 
@@ -235,16 +235,16 @@ class PackageWriter(dg.ConfigurableResource):
     def _publish(self, link: Path, build: Path, previous: Path | None) -> None:
         """Point `link` at `build` in one step, then drop the version it pointed to."""
         staging_root = self.root / STAGING
-        staging_root.mkdir(parents=True, exist_ok=True)
-        link.parent.mkdir(parents=True, exist_ok=True)
         # The new link is made in .staging (same depth as <no>/, so its relative target reads the
-        # same from both) and renamed over the old one in a single step.
+        # same from both) and renamed over the old one in a single step. Folders are made only
+        # when missing (a package run publishes a thousand links, each mkdir a system call).
         temporary_link = staging_root / f"link-{uuid.uuid4().hex}"
+        target = os.path.relpath(build, link.parent)
         with _stops_when_disk_full(self.root):
-            os.symlink(os.path.relpath(build, link.parent), temporary_link)
-        os.replace(temporary_link, link)
-        builds = (self.root / BUILDS).resolve()
-        if previous is not None and previous != build.resolve() and previous.parent == builds:
+            _retry_in_new_folder(lambda: os.symlink(target, temporary_link), staging_root)
+        _retry_in_new_folder(lambda: os.replace(temporary_link, link), link.parent)
+        if previous is not None and previous != build and previous.parent == self.root / BUILDS \
+                and not _same_folder(previous, build):
             shutil.rmtree(previous, ignore_errors=True)
 
     def read_file(self, origin_product_no: int, variant: str, name: str) -> bytes:
@@ -350,6 +350,34 @@ def _same_bytes(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except (FileNotFoundError, NotADirectoryError):
         return False
+
+
+def _version_of(link: Path) -> Path | None:
+    """The version folder `link` points to, None when it is no link. The links _publish makes are
+    relative, so this reads the link alone (Path.resolve would stat every folder of the path)."""
+    try:
+        target = os.readlink(link)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EINVAL):  # EINVAL: not a link
+            return None
+        raise
+    return Path(os.path.normpath(os.path.join(link.parent, target)))
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
+
+
+def _retry_in_new_folder(step: Callable[[], None], folder: Path) -> None:
+    """Run `step`; when it fails for want of `folder`, make the folder and run it again."""
+    try:
+        step()
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        step()
 
 
 def _tree_size(folder: Path) -> int:
