@@ -30,6 +30,7 @@ SCENARIOS = {
     "memory": "memory:run",
     "stores": "stores:run",
     "postgres": "postgres:run",
+    "sync_dlt": "dlt_peer:run",
 }
 
 

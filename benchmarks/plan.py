@@ -19,6 +19,7 @@ SYNC = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms":
 REAL_API_RATE = 2.0
 INCREMENTAL = {**SYNC, "rate": REAL_API_RATE, "changed_fraction": 0.05}
 MEMORY = {"products": 100_000, "rate": 5_000.0, "concurrency": 8}
+MEMORY_1M = {**MEMORY, "products": 1_000_000}
 E2E = {"products": 1000, "rate": 20.0, "latency_ms": 50.0, "latency_jitter_ms": 15.0, "seed": 42}
 # Many stores (benchmarks/scenarios/stores.py) at the real API's rate: 20 SELF stores of 200 products
 # in parallel, one alone, 5 sellers of 40 on one SELLER-type app (a shared floor near 100 s); ~5.5 min.
@@ -48,6 +49,8 @@ def quick_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("sync_full_baseline_repeat_2", "sync_baseline", SYNC, wave=1),
         Step("sync_full_baseline_repeat_3", "sync_baseline", SYNC, wave=1),
         Step("sync_incremental", "sync_incremental", INCREMENTAL, wave=1),
+        # The real peer: dlt's idiomatic pipeline (benchmarks/scenarios/dlt_peer.py), when installed.
+        Step("sync_full_dlt", "sync_dlt", SYNC, wave=1),
         # Its sync normalizes pictures while it waits on the rate limit: CPU the syncs above
         # measured beside it would feel.
         Step("e2e", "e2e", E2E, wave=2),
@@ -62,7 +65,10 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
     quick = {step.key: step for step in quick_plan(profile_path=profile_path)}
     return [
         *(quick[key] for key in ("memory", "draw_pictures", "sync_full", "sync_full_baseline", "sync_full_baseline_repeat_2",
-                                 "sync_full_baseline_repeat_3", "sync_incremental")),
+                                 "sync_full_baseline_repeat_3", "sync_incremental", "sync_full_dlt")),
+        # A million products, nothing held that grows with the catalog: ~20 min, beside the first
+        # wave's rate-limited syncs, at the lowest priority (the next wave waits for it).
+        Step("memory_1m", "memory", MEMORY_1M, wave=1, nice=19, timeout_seconds=3600),
         # The seed plan's matrix, rate-limited syncs side by side. Page size 500 with adaptive
         # concurrency is sync_full itself.
         Step("sync_page_50", "sync", {**SYNC, "page_size": 50}, wave=2),
@@ -73,6 +79,7 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         # The real API's rate, once: about 8.5 minutes each, beside the quick matrix syncs.
         Step("sync_full_2rps", "sync", {**SYNC, "rate": REAL_API_RATE}, wave=3),
         Step("sync_full_2rps_baseline", "sync_baseline", {**SYNC, "rate": REAL_API_RATE}, wave=3),
+        Step("sync_full_2rps_dlt", "sync_dlt", {**SYNC, "rate": REAL_API_RATE}, wave=3),
         Step("sync_incremental_off", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"], "incremental": False},
              wave=3),
         Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),

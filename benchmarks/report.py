@@ -144,6 +144,10 @@ def build_report(
         report["e2e_busy"] = _section(outcomes, "e2e_busy")
         if _measured(report["e2e"]):
             report["e2e"]["overhead_busy_seconds"] = report["e2e_busy"].get("overhead_seconds")
+    if "memory_1m" in outcomes:  # the full run's million-product sync, beside the 100k figure
+        report["memory_1m"] = _section(outcomes, "memory_1m")
+        if _measured(report["memory"]):
+            report["memory"]["peak_rss_1m_mb"] = report["memory_1m"].get("peak_rss_mb")
     report["ratios"] = ratios(report["sync_full"], report["sync_full_baseline"])
     report["vs_baseline"] = vs_baseline(report["sync_full"], report["sync_full_baseline"])
     extra_syncs = sorted(key for key in outcomes if key.startswith("sync_") and key not in HEADLINE_KEYS

@@ -97,6 +97,7 @@ TARGETS: tuple[Target, ...] = (
     Target("End to end, beside a CPU hog: overhead", "e2e.overhead_busy_seconds", "<=", 3.0, unit="s",
            note="the same run with the other core kept busy"),
     Target("100,000-product sync: peak RSS", "memory.peak_rss_mb", "<=", 400, unit="MB"),
+    Target("1,000,000-product sync: peak RSS", "memory.peak_rss_1m_mb", "<=", 600, unit="MB", full_only=True),
     Target("20 stores in parallel @ 2 req/s: aggregate efficiency", "stores.parallel.aggregate_efficiency", ">=",
            0.95, note="sum of floors / (20 x wall)", full_only=True),
     Target("20 stores in parallel @ 2 req/s: 429 responses", "stores.parallel.responses_429", "==", 0,
