@@ -57,10 +57,16 @@ clean:
 # BENCH_ARGS: e.g. --profile, --fail-on-regression (see `python -m benchmarks --help`).
 .PHONY: bench bench-quick chaos
 
-bench: install
+# The bench's real peer (dlt, benchmarks/scenarios/dlt_peer.py) is an extra `make test` never needs.
+PEER := $(VENV)/.peer-installed
+$(PEER): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -e '.[dev,peer]'
+	touch $@
+
+bench: install $(PEER)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-bench-quick: install
+bench-quick: install $(PEER)
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
 # The chaos suite (never part of `make test`, which runs its short versions): prints each scenario's
