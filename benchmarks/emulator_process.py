@@ -49,8 +49,10 @@ class EmulatorProcess:
         seller_accounts: int = 0,
         seller_products: int | None = None,
         image_folder: Path | None = None,
+        refill: str = "continuous",
     ) -> None:
         self.products = products
+        self.refill = refill  # how its buckets refill (commerce_emulator.config.REFILLS)
         self.image_folder = image_folder  # pictures served from this folder (commerce_emulator.images.ImageShelf)
         self.rate = rate
         self.seed = seed
@@ -84,6 +86,8 @@ class EmulatorProcess:
             command += ["--latency-ms", f"{self.latency_ms:g}", "--latency-jitter-ms", f"{self.latency_jitter_ms:g}"]
         if self.image_folder is not None:
             command += ["--image-folder", str(self.image_folder)]
+        if self.refill != "continuous":
+            command += ["--refill", self.refill]
         if self.self_apps:
             command += ["--self-apps", str(self.self_apps)]
         if self.seller_accounts:

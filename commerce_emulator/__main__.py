@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from .apps import emulated_apps, registry_toml
-from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig
+from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, REFILLS, EmulatorConfig
 from .server import EmulatorServer
 
 CLIENT_ID_ENV = "NAVER_COMMERCE_CLIENT_ID"
@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="each seller account's own quota per API in requests/s (429 GW.QUOTA_LIMIT over it)")
     parser.add_argument("--image-folder", type=Path,
                         help="keep the pictures drawn in this folder and serve them from there (shared by processes)")
+    parser.add_argument("--refill", choices=REFILLS, default="continuous",
+                        help="how the rate-limit buckets refill: continuously, or a second's tokens at each whole "
+                             "second as Spring Cloud Gateway's limiter does (default continuous)")
     parser.add_argument("--registry-out", type=Path,
                         help="write a stores file for those apps here once listening (variable names, no secrets; "
                              "the values are commerce_emulator.apps.credentials_env)")
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         apps=emulated_apps(args.self_apps, args.seller_accounts),
         seller_quota_rate=args.seller_quota_rate,
         image_folder=args.image_folder,
+        refill=args.refill,
     )
     stop_requested = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

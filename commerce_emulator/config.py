@@ -7,6 +7,11 @@ from pathlib import Path
 
 from .signature import InvalidClientSecret, canonical_bcrypt_salt
 
+# How a bucket refills (rate_limit.TokenBucket): continuously, or by whole seconds as Spring Cloud
+# Gateway's limiter does, whose headers the gateway's are: its script adds `rate` tokens for each
+# second boundary since the bucket's last request, so a second's tokens arrive at its start.
+REFILLS = ("continuous", "whole-seconds")
+
 DEFAULT_CLIENT_ID = "content-ops-emulator"
 # A canonical bcrypt salt string, as Naver issues client secrets (the last
 # salt character "u" carries no stray low bits, so every bcrypt binding agrees).
@@ -77,6 +82,7 @@ class EmulatorConfig:
     apps: tuple[EmulatedApp, ...] = ()  # more apps beside the default one (client_id, client_secret)
     seller_quota_rate: float | None = None  # a per-seller-account quota per API, requests/second
     image_folder: Path | None = None  # pictures kept on disk once drawn (images.ImageShelf); None: memory only
+    refill: str = "continuous"  # how the buckets refill: rate_limit.REFILLS ("whole-seconds": Spring's limiter)
 
     def __post_init__(self) -> None:
         if self.products < 0:
@@ -92,6 +98,8 @@ class EmulatorConfig:
             raise ValueError(f"hostile must be >= 0, got {self.hostile}")
         if self.slow_seconds < 0:
             raise ValueError(f"slow_seconds must be >= 0, got {self.slow_seconds}")
+        if self.refill not in REFILLS:
+            raise ValueError(f"refill must be one of {', '.join(REFILLS)}, got {self.refill!r}")
         canonical_bcrypt_salt(self.client_secret)  # fail at configuration time, not on the first token call
         self.apps = tuple(self.apps)
         client_ids = [self.client_id, *(app.client_id for app in self.apps)]

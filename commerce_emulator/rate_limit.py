@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .config import API_NAMES
+from .config import API_NAMES, REFILLS
 
 # The gateway defines burst capacity as twice the replenish rate.
 BURST_PER_RATE = 2.0
@@ -30,15 +30,20 @@ def check_api_name(api: str) -> str:
 
 
 class TokenBucket:
-    """Continuous refill at `rate` tokens/second up to `capacity`; starts full."""
+    """Refill at `rate` tokens/second up to `capacity` (continuously, or a second's worth at each
+    whole second: REFILLS); starts full."""
 
-    __slots__ = ("rate", "capacity", "tokens", "updated")
+    __slots__ = ("rate", "capacity", "tokens", "updated", "whole_seconds")
 
-    def __init__(self, rate: float, now: float, burst_per_rate: float = BURST_PER_RATE) -> None:
+    def __init__(self, rate: float, now: float, burst_per_rate: float = BURST_PER_RATE,
+                 refill: str = "continuous") -> None:
+        if refill not in REFILLS:
+            raise ValueError(f"refill must be one of {', '.join(REFILLS)}, got {refill!r}")
         self.rate = rate
         self.capacity = burst_capacity(rate, burst_per_rate)
         self.tokens = self.capacity
         self.updated = now
+        self.whole_seconds = refill == "whole-seconds"
 
     def restart(self, rate: float, now: float, burst_per_rate: float) -> None:
         """A new rate, and full at its burst."""
@@ -49,7 +54,8 @@ class TokenBucket:
 
     def refill(self, now: float) -> None:
         if now > self.updated:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            elapsed = math.floor(now) - math.floor(self.updated) if self.whole_seconds else now - self.updated
+            self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
             self.updated = now
 
     def try_take(self, now: float) -> bool:
@@ -88,11 +94,15 @@ class RateLimiter:
     """
 
     def __init__(
-        self, rate: float, clock: Callable[[], float] = time.monotonic, *, burst_per_rate: float = BURST_PER_RATE
+        self, rate: float, clock: Callable[[], float] = time.monotonic, *, burst_per_rate: float = BURST_PER_RATE,
+        refill: str = "continuous",
     ) -> None:
         _check_rate(rate)
+        if refill not in REFILLS:
+            raise ValueError(f"refill must be one of {', '.join(REFILLS)}, got {refill!r}")
         self._clock = clock
         self._burst_per_rate = burst_per_rate
+        self._refill = refill
         self._lock = threading.Lock()
         self._rates = {api: float(rate) for api in API_NAMES}
         self._client_rates: dict[tuple[str, str], float] = {}
@@ -144,7 +154,7 @@ class RateLimiter:
         bucket = self._buckets.get(key)
         if bucket is None:
             rate = self._rate_of(check_api_name(api), client_key)
-            bucket = self._buckets[key] = TokenBucket(rate, now, self._burst_per_rate)
+            bucket = self._buckets[key] = TokenBucket(rate, now, self._burst_per_rate, self._refill)
         return bucket
 
 

@@ -32,7 +32,7 @@ class EmulatorServer:
         self.catalog = Catalog(self.config.products, self.config.seed, hostile=self.config.hostile)
         self._stores = StoreDirectory(self.config, self.catalog)
         self._tokens = TokenStore(self.config.token_ttl_seconds)
-        self._limiter = RateLimiter(self.config.rate)
+        self._limiter = RateLimiter(self.config.rate, refill=self.config.refill)
         quota_rate = self.config.seller_quota_rate
         self._seller_quota = SellerQuota(quota_rate) if quota_rate is not None else None
         self._penalty = QueryStringPenalty()

@@ -27,13 +27,14 @@ def _emulator(params: dict[str, Any], rate: float | None = None) -> EmulatorProc
         seed=int(params.get("seed", 42)),
         latency_ms=float(params.get("latency_ms", 0.0)),
         latency_jitter_ms=float(params.get("latency_jitter_ms", 0.0)),
+        refill=str(params.get("refill", "continuous")),
     )
 
 
-def _our_client(base_url: str, rate: float) -> CommerceApiClient:
+def _our_client(base_url: str, rate: float, safety: float | None = None) -> CommerceApiClient:
     return CommerceApiClient(
         base_url=base_url, client_id=DEFAULT_CLIENT_ID, client_secret=DEFAULT_CLIENT_SECRET,
-        initial_rate_per_second=rate,
+        initial_rate_per_second=rate, **({"pacing_safety": safety} if safety is not None else {}),
     )
 
 
@@ -74,6 +75,8 @@ def _our_figures(
     figures.update(
         client="ours",
         kind="fresh",
+        pacing_safety=client.pacers["detail"].safety,  # at the end: each 429 lowers it a notch
+        refill=str(params.get("refill", "continuous")),
         page_size=int(params.get("page_size", 500)),
         concurrency=params.get("concurrency") if params.get("concurrency") is not None else "adaptive",
         peak_concurrency=report.peak_concurrency,
@@ -101,7 +104,7 @@ def run_ours(params: dict[str, Any]) -> dict[str, Any]:
     """A full sync of a fresh catalog by our client (`concurrency`: None = adaptive)."""
     rate = float(params["rate"])
     with _emulator(params) as emulator, tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch:
-        with _our_client(emulator.base_url, rate) as client:
+        with _our_client(emulator.base_url, rate, params.get("safety")) as client:
             with DuckDBStore(database_path=str(Path(scratch) / "catalog.duckdb")).connect() as catalog:
                 report, wall = _run_ours(client, catalog, params, incremental=True)
             requests = emulator.stats()["requests"]

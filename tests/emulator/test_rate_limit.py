@@ -5,6 +5,8 @@ import time
 import httpx
 import pytest
 
+from commerce_emulator import EmulatorConfig
+from commerce_emulator.__main__ import parse_args
 from commerce_emulator.rate_limit import RateLimiter
 
 from tests.support.emulator_calls import SEARCH_PATH, TOKEN_PATH, detail_path, fetch_token, token_form
@@ -112,3 +114,29 @@ def test_buckets_are_per_client_and_per_api():
     assert limiter.acquire("detail", "app").allowed
     clock.now += 100
     assert limiter.peek("detail", "app").remaining == 2  # never above the burst capacity
+
+
+def test_whole_second_buckets_refill_a_seconds_worth_at_each_second_boundary():
+    # Spring Cloud Gateway's limiter: `rate` tokens per second boundary crossed since the last
+    # request, none in between, however much time has passed within the second.
+    clock = FakeClock()
+    clock.now = 10.2
+    limiter = RateLimiter(2.0, clock, refill="whole-seconds")
+    assert [limiter.acquire("detail", "app").allowed for _ in range(5)] == [True] * 4 + [False]
+    clock.now = 10.95  # 0.75 s later, the same second: nothing yet
+    assert not limiter.acquire("detail", "app").allowed
+    clock.now = 11.01  # 0.06 s later, a new second: its two tokens at once
+    assert [limiter.acquire("detail", "app").allowed for _ in range(3)] == [True, True, False]
+    clock.now = 13.5  # two boundaries: four tokens, the burst
+    assert limiter.acquire("detail", "app").remaining == 3
+
+    continuous = RateLimiter(2.0, clock)
+    clock.now = 20.2
+    assert [continuous.acquire("detail", "app").allowed for _ in range(5)] == [True] * 4 + [False]
+    clock.now = 20.95
+    assert continuous.acquire("detail", "app").allowed  # 1.5 tokens came in the same 0.75 s
+    with pytest.raises(ValueError, match="refill must be one of"):
+        RateLimiter(2.0, clock, refill="hourly")
+    with pytest.raises(ValueError, match="refill must be one of"):
+        EmulatorConfig(refill="hourly")
+    assert parse_args(["--refill", "whole-seconds"]).refill == "whole-seconds"
