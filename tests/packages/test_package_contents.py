@@ -235,7 +235,9 @@ def test_repeated_pictures_across_packages_are_reported(catalog, metadata):
             shared.setdefault(picture, set()).add((product.origin_product_no, f"images/{number:02d}.jpg"))
     expected = {key for uses in shared.values() if len({no for no, _ in uses}) > 1 for key in uses}
     assert expected
-    report = json.loads((catalog.root / "repeats.json").read_text())
+    text = (catalog.root / "repeats.json").read_text()
+    report = json.loads(text)
+    assert len(text.splitlines()) == len(report["pictures"]) + 5  # a picture a line, to read and to diff
     reported = {(entry["originProductNo"], entry["file"]) for entry in report["pictures"]}
     assert expected <= reported
     assert metadata["repeated_pictures"] == len(report["pictures"])
