@@ -80,6 +80,10 @@ def full_plan(*, profile_path: Path | None = None) -> list[Step]:
         Step("sync_full_2rps", "sync", {**SYNC, "rate": REAL_API_RATE}, wave=3),
         Step("sync_full_2rps_baseline", "sync_baseline", {**SYNC, "rate": REAL_API_RATE}, wave=3),
         Step("sync_full_2rps_dlt", "sync_dlt", {**SYNC, "rate": REAL_API_RATE}, wave=3),
+        # The pacer's margin (rate_limit.DEFAULT_SAFETY) against a gateway that refills by whole
+        # seconds, as Spring Cloud Gateway's limiter does.
+        Step("sync_full_2rps_whole_seconds", "sync", {**SYNC, "rate": REAL_API_RATE, "refill": "whole-seconds"},
+             wave=3),
         Step("sync_incremental_off", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"], "incremental": False},
              wave=3),
         Step("sync_incremental_on_20rps", "sync_incremental", {**INCREMENTAL, "rate": SYNC["rate"]}, wave=3),

@@ -33,7 +33,7 @@ from .errors import (
     TransientError,
 )
 from .models import ListedProduct, PayloadError, ProductDetail, SearchPage
-from .rate_limit import AdvertisedLimit, Pacer, floor_seconds
+from .rate_limit import DEFAULT_SAFETY, AdvertisedLimit, Pacer, floor_seconds
 from .retry import RetryPolicy
 from .signature import client_secret_sign
 from .token_cache import TokenCache
@@ -113,7 +113,7 @@ class CommerceApiClient:
         account_id: str | None = None,
         timeout_seconds: float = 10.0,
         initial_rate_per_second: float = 2.0,
-        pacing_safety: float = 0.99,
+        pacing_safety: float = DEFAULT_SAFETY,
         retry: RetryPolicy | None = None,
         token_refresh_margin_seconds: float = 300.0,
         max_connections: int = 64,

@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from .client import DEFAULT_BASE_URL, CommerceApiClient, new_pacers
-from .rate_limit import Pacer
+from .rate_limit import DEFAULT_SAFETY, Pacer
 from .registry import Store
 from .retry import RetryPolicy
 
@@ -38,7 +38,7 @@ class CommerceApiResource(dg.ConfigurableResource):
     base_url: str = DEFAULT_BASE_URL
     timeout_seconds: float = 10.0
     initial_rate_per_second: float = 2.0
-    pacing_safety: float = 0.99
+    pacing_safety: float = DEFAULT_SAFETY
     max_retries: int = 5
     backoff_base_seconds: float = 0.25
     max_concurrency: int = 32

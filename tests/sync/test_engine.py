@@ -12,6 +12,7 @@ from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
 from content_assets.sync.engine import SyncAborted, run_sync
 from content_assets.sync.store_writer import MAX_PENDING_LISTINGS
 from resources.commerce_api import CommerceApiClient, RetryPolicy
+from resources.commerce_api.rate_limit import DEFAULT_SAFETY
 from resources.store import CatalogStore, DuckDBStore
 
 
@@ -102,3 +103,22 @@ def test_a_lister_far_ahead_of_a_slow_writer_is_held_back(tmp_path: Path):
     assert report.listed == 3000 and report.pages == 60
     # The writer's room, the lister's queue (8) and a page in hand on either side.
     assert store.most_ahead <= MAX_PENDING_LISTINGS + 8 + 2, store.most_ahead
+
+
+def test_the_default_pacing_meets_a_gateway_that_refills_by_whole_seconds_at_the_real_rate(tmp_path: Path):
+    # Spring Cloud Gateway's limiter adds a second's tokens at each second boundary; at the real
+    # API's 2 req/s the pacer, spending continuously at DEFAULT_SAFETY with one token in hand and
+    # trusting the server's Remaining, meets it without a 429 (the bench proves it on 982 calls).
+    with EmulatorServer(EmulatorConfig(products=44, seed=6, rate=2.0, port=0, refill="whole-seconds",
+                                       latency_ms=50.0, latency_jitter_ms=15.0)) as server:
+        live = sum(1 for p in server.catalog.products if p.status_type != "DELETE")
+        with CommerceApiClient(base_url=server.base_url, client_id=DEFAULT_CLIENT_ID,
+                               client_secret=DEFAULT_CLIENT_SECRET, initial_rate_per_second=2.0) as client, \
+                DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as store:
+            started = time.perf_counter()
+            report = run_sync(client, store)
+            wall = time.perf_counter() - started
+    assert report.details_fetched == live
+    assert client.stats.total_429 == 0
+    assert client.pacers["detail"].safety == DEFAULT_SAFETY  # never lowered by a 429
+    assert wall >= (live - 4) / 2.0 * 0.95  # and it did wait on the limit, not around it
