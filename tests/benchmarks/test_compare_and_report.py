@@ -58,6 +58,12 @@ def test_a_target_passes_misses_or_says_why_it_has_no_figure():
     assert equal_to_other.evaluate({"inc": {"detail_calls": 50, "changed": 49}})["status"] == "miss"
 
 
+def _meta(mode: str) -> dict:
+    return {"mode": mode, "command": "make bench-quick" if mode == "quick" else "make bench", "started_at": "now",
+            "wall_seconds": 1.0, "cpu_count": 2, "load_before": "0.1", "load_after": "0.1", "git_commit": "abc",
+            "python": "3.11"}
+
+
 def _sync(efficiency: float, responses_429: int, client: str) -> dict:
     return {"client": client, "products": 1000, "rate_per_s": 20.0, "floor_seconds": 47.1, "wall_seconds": 47.1 / efficiency,
             "efficiency": efficiency, "ratio_429": responses_429 / 1000, "responses_429": responses_429,
@@ -73,8 +79,7 @@ def test_report_holds_the_issue_keys_the_ratios_and_renders_failures():
         "sync_full_baseline_repeat_3": StepOutcome("r3", True, _sync(0.80, 200, "baseline"), None, 70.0),
         "packages": StepOutcome("packages", False, None, "RuntimeError: builder mid-rewrite", 3.0),
     }
-    meta = {"mode": "quick", "command": "make bench-quick", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
-            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    meta = _meta("quick")
     report = build_report(outcomes, meta=meta, baseline={"sync_full": {"efficiency": 0.99}})
 
     for key in ("sync_full", "sync_full_baseline", "sync_incremental", "upsert", "packages", "e2e", "memory"):
@@ -107,8 +112,7 @@ def test_the_busy_end_to_end_run_stands_beside_the_quiet_one():
            "cpu_seconds": {"ours": 40.5, "emulator": 30.25}, "timeline": sync_step(49.5)}
     busy = {**e2e, "wall_seconds": 56.0, "overhead_seconds": 7.0, "cpu_hog": True,
             "cpu_seconds": {"ours": 41.0, "emulator": 30.0}, "timeline": sync_step(49.75)}
-    meta = {"mode": "quick", "command": "make bench-quick", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
-            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    meta = _meta("quick")
 
     report = build_report({"e2e": StepOutcome("e2e", True, e2e, None, 60.0),
                            "e2e_busy": StepOutcome("e2e_busy", True, busy, None, 60.0)}, meta=meta, baseline=None)
@@ -145,8 +149,7 @@ def test_repeated_runs_are_reported_by_their_median_efficiency():
 
 
 def test_every_step_reaches_the_report_and_the_postgres_pair_is_rendered():
-    meta = {"mode": "full", "command": "make bench", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
-            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    meta = _meta("full")
     stores = {"catalog": "postgres", "responses_429": 0, "parallel": {"workers": 2, "aggregate_efficiency": 0.956}}
     size = {"rows": 10_000, "repeats": 3, "pg_upsert_vs_bare_copy": 1.2, "pg_upsert_vs_duckdb_upsert": 6.0,
             "seconds": {"pg_upsert": 0.6, "pg_bare_copy": 0.5, "duckdb_upsert": 0.1, "pg_no_change": 0.2}}
@@ -187,8 +190,7 @@ def test_the_emulator_process_reports_the_cpu_time_it_has_used():
 
 
 def test_the_dlt_peer_and_the_million_product_memory_sync_reach_the_report():
-    meta = {"mode": "full", "command": "make bench", "started_at": "now", "wall_seconds": 1.0, "cpu_count": 2,
-            "load_before": "0.1", "load_after": "0.1", "git_commit": "abc", "python": "3.11"}
+    meta = _meta("full")
     failed_2rps = {**_sync(0.5, 40, "dlt"), "efficiency": None, "rows": {},
                    "pipeline_error": "PipelineStepFailed: 429 after 5 attempts"}
     outcomes = {
