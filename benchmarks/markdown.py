@@ -123,8 +123,10 @@ def _peer(report: Mapping[str, Any]) -> list[str]:
             rows.append([rate, name, "failed", "", "", "", str(section["error"])[:120]])
             continue
         stored = (section.get("rows") or {}).get("product_details", section.get("details_fetched"))
+        bad = (section.get("rows") or {}).get("details_without_product")
+        problem = section.get("pipeline_error") or (f"{bad} stored details are 429 bodies" if bad else "")
         rows.append([rate, name, fmt(section.get("efficiency")), fmt(section.get("api_calls")),
-                     fmt(section.get("responses_429")), fmt(stored), section.get("pipeline_error") or ""])
+                     fmt(section.get("responses_429")), fmt(stored), problem])
     return ["## A real peer: dlt's REST client, side by side", "",
             *_table(["rate", "client", "efficiency", "API calls", "429s", "details stored", "failure"], rows),
             "dlt's `RESTClient`, a bcrypt client-credentials auth subclass, a page-number paginator, a parallelized "

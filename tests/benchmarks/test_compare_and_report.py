@@ -196,7 +196,8 @@ def test_the_dlt_peer_and_the_million_product_memory_sync_reach_the_report():
     outcomes = {
         "sync_full": StepOutcome("sync_full", True, _sync(0.98, 0, "ours"), None, 50.0),
         "sync_full_dlt": StepOutcome("sync_full_dlt", True, {**_sync(0.95, 225, "dlt"), "rows": {
-            "products": 1000, "product_details": 982}, "pipeline_error": None}, None, 55.0),
+            "products": 1000, "product_details": 982, "details_without_product": 17}, "pipeline_error": None},
+            None, 55.0),
         "sync_full_2rps_dlt": StepOutcome("sync_full_2rps_dlt", True, failed_2rps, None, 30.0),
         "memory": StepOutcome("memory", True, {"peak_rss_mb": 350.0}, None, 150.0),
         "memory_1m": StepOutcome("memory_1m", True, {"peak_rss_mb": 640.0}, None, 1500.0),
@@ -207,5 +208,5 @@ def test_the_dlt_peer_and_the_million_product_memory_sync_reach_the_report():
     statuses = {t["figure"]: t["status"] for t in report["targets"]}
     assert (statuses["memory.peak_rss_mb"], statuses["memory.peak_rss_1m_mb"]) == ("pass", "miss")
     markdown = render(report)
-    assert "| 20 req/s | dlt | 0.95 | 1,225 | 225 | 982 |  |" in markdown
+    assert "| 20 req/s | dlt | 0.95 | 1,225 | 225 | 982 | 17 stored details are 429 bodies |" in markdown
     assert "| 2 req/s | dlt | — | 1,040 | 40 | — | PipelineStepFailed: 429 after 5 attempts |" in markdown
