@@ -117,7 +117,8 @@ class PackageWriter(dg.ConfigurableResource):
 
     @property
     def root(self) -> Path:
-        return Path(self.packages_dir)
+        # Normalized as _version_of reads links (`a/../b` is `b`), so paths built from it compare.
+        return Path(os.path.normpath(self.packages_dir))
 
     def for_store(self, store_key: str) -> PackageWriter:
         """The writer of `store_key`'s folder (resources/package_files/layout.py); for store

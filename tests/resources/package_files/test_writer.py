@@ -116,3 +116,17 @@ def test_a_staged_version_no_run_published_is_removed_with_the_orphans(writer: P
 
     assert writer.remove_orphan_builds() == 1
     assert not writer.has_build(10, "default", "c" * 16)
+
+
+@pytest.mark.parametrize("spelling", ["{tmp}/packages", "{tmp}/elsewhere/../packages", "{tmp}/./packages/"])
+def test_a_root_spelled_any_way_sees_its_links_and_drops_what_they_replaced(tmp_path: Path, spelling: str):
+    # Links are read with readlink (not Path.resolve): a root with `..` or `.` in it must still
+    # find a package current, and a new version must still replace and remove the old one.
+    (tmp_path / "elsewhere").mkdir()
+    writer = PackageWriter(packages_dir=spelling.format(tmp=tmp_path))
+    writer.write(5, "default", HASH_A, {"post.html": b"a"})
+    assert writer.is_current(5, "default", HASH_A)
+    assert not writer.write(5, "default", HASH_A, {"post.html": b"a"}).written
+    writer.write(5, "default", HASH_B, {"post.html": b"b"})
+    assert writer.is_current(5, "default", HASH_B) and not writer.has_build(5, "default", HASH_A)
+    assert writer.read_file(5, "default", "post.html") == b"b"
