@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import dagster as dg
 
+from content_assets.check_steps import check_steps
 from content_assets.environment import build_resources, run_executor
 from content_assets.jobs import JOBS
 from content_assets.packages.assets import content_packages
-from content_assets.packages.checks import PACKAGE_CHECKS
+from content_assets.packages.checks import PACKAGE_CHECK_PARTS
 from content_assets.packages.sensors import SENSORS
-from content_assets.slo.checks import METRIC_CHECKS
+from content_assets.slo.checks import METRIC_CHECK_PARTS
 from content_assets.sync.assets import catalog_sync, refresh_queue_asset
-from content_assets.sync.checks import DATA_CHECKS
+from content_assets.sync.checks import DATA_CHECK_PARTS
 from content_assets.sync.schedules import SCHEDULES
 
 ALL_ASSETS = [catalog_sync, refresh_queue_asset, content_packages]
-ALL_CHECKS = [*DATA_CHECKS, *PACKAGE_CHECKS, *METRIC_CHECKS]
+# A step per op for the checks on what it materializes (content_assets/check_steps.py).
+ALL_CHECKS = check_steps(ALL_ASSETS, [*METRIC_CHECK_PARTS, *DATA_CHECK_PARTS, *PACKAGE_CHECK_PARTS])
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -24,7 +24,7 @@ from resources.store import CatalogDatabase, CatalogUnavailableError, refresh_qu
 from content_assets.environment import STORES
 from content_assets.jobs import build_packages_job
 from content_assets.stores import PARTITION_TAG
-from content_assets.sync.checks import PACKAGE_GATE_CHECKS, QUEUE_LEASE_SECONDS
+from content_assets.sync.checks import PACKAGE_GATE_KEYS, QUEUE_LEASE_SECONDS
 from content_assets.packages.settings import PackageSettingsResource
 from content_assets.packages.staleness import PackageVersion, count_outdated
 
@@ -55,7 +55,7 @@ def failing_gate_checks(instance: dg.DagsterInstance, store_key: str) -> list[st
     """The products data checks whose latest result for the store is a failure (a check's result
     names its store; Dagster 1.13 keeps check results per asset, not per partition)."""
     failing = []
-    for key in (key for check in PACKAGE_GATE_CHECKS for key in check.check_keys):
+    for key in PACKAGE_GATE_KEYS:
         history = instance.event_log_storage.get_asset_check_execution_history(key, limit=_CHECK_HISTORY)
         latest = next((record for record in history if _store_of_check(record) == store_key), None)
         if latest is not None and latest.status.value == "FAILED":

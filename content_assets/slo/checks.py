@@ -4,9 +4,9 @@ and an SLO summary table at the end of every sync and every package build.
 Each check reads what its asset recorded from the instance, so it sees exactly what the UI shows.
 Their numeric metadata (value, threshold, margin, baseline, change) is what the UI plots over time.
 
-An asset's checks run as one step (a multi-asset check per asset): every step costs a run tens of
-milliseconds of event bookkeeping, and they all read the same materialization, which the step
-reads once. Each check keeps its own key, result and description, and can be run on its own.
+An asset's metric checks are one part (content_assets/check_steps.py): they share the step after
+the op that materialized the asset, and read that materialization once. Each check keeps its own
+key, result and description, and can be run on its own.
 """
 
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +21,7 @@ from content_assets.slo.history import (
     earlier_runs_metrics,
     latest_metrics,
 )
+from content_assets.check_steps import CheckPart, keyed
 from content_assets.slo.budgets import BUDGETS, REGRESSION_METRICS, SLOS, RegressionMetric, Slo, SloBudgets
 from content_assets.stores import PARTITION_TAG
 
@@ -149,14 +150,6 @@ def _summary_result(instance: dg.DagsterInstance, store: str | None) -> dg.Asset
     )
 
 
-def _keyed(key: dg.AssetCheckKey, result: dg.AssetCheckResult) -> dg.AssetCheckResult:
-    """The result, addressed to one check of a multi-asset check."""
-    return dg.AssetCheckResult(
-        asset_key=key.asset_key, check_name=key.name, passed=result.passed, severity=result.severity,
-        metadata=result.metadata, description=result.description,
-    )
-
-
 def metric_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
     """The asset's SLO checks, its regression check and its summary check, whichever it has."""
     specs = [dg.AssetCheckSpec(slo.name, asset=asset, description=slo.description) for slo in SLOS if slo.asset == asset]
@@ -168,21 +161,23 @@ def metric_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def metric_checks(asset: str) -> dg.AssetChecksDefinition:
-    """One step for the asset's metric checks; it evaluates only the ones selected."""
+def metric_part(asset: str) -> CheckPart:
+    """The asset's metric checks, judged on its newest materialization (content_assets/check_steps.py
+    gives them a step)."""
     specs = metric_check_specs(asset)
     slos = {slo.name: slo for slo in SLOS if slo.asset == asset}
     regression_metrics = REGRESSION_METRICS.get(asset, ())
 
-    @dg.multi_asset_check(name=f"{asset}_metric_checks", specs=specs, can_subset=True,
-                          description=f"The SLO, regression and summary checks of {asset}, in one step")
-    def _checks(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        selected = [spec.key for spec in specs if spec.key in context.selected_asset_check_keys]
+    def evaluate(context: dg.AssetCheckExecutionContext, _store: object,
+                 selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
         # The SLO and regression checks judge the same materialization: read it once.
         needs_metrics = any(key.name in slos or key.name == "no_regression" for key in selected)
         store = context.run.tags.get(PARTITION_TAG)  # the store whose run this is
         recorded = latest_metrics(context.instance, asset, store) if needs_metrics else None
-        for key in selected:
+        for spec in specs:
+            key = spec.key
+            if key not in selected:
+                continue
             if key.name == "slo_summary":
                 result = _summary_result(context.instance, store)
             elif recorded is None:
@@ -193,9 +188,9 @@ def metric_checks(asset: str) -> dg.AssetChecksDefinition:
                 result = evaluate_regression(regression_metrics, recorded.metadata, [run.metadata for run in history])
             else:
                 result = evaluate_slo(slos[key.name], recorded.metadata, provenance=_provenance(recorded, context))
-            yield _keyed(key, result)
+            yield keyed(key, result)
 
-    return _checks
+    return CheckPart(tuple(specs), evaluate)
 
 
 def _metric_assets() -> list[str]:
@@ -203,4 +198,4 @@ def _metric_assets() -> list[str]:
     return list(dict.fromkeys(assets))
 
 
-METRIC_CHECKS = [metric_checks(asset) for asset in _metric_assets()]
+METRIC_CHECK_PARTS = [metric_part(asset) for asset in _metric_assets()]

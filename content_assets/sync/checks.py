@@ -8,6 +8,7 @@ import dagster as dg
 
 from resources.store import DELETED, CatalogDatabase, quarantine, refresh_queue
 
+from content_assets.check_steps import CheckPart, keyed
 from content_assets.stores import checked_store
 
 # The API documents salePrice <= 999,999,990; a sale price of zero or less is no price at all.
@@ -32,12 +33,10 @@ PRODUCTS_VALID = dg.AssetCheckSpec(
 )
 
 
-@dg.multi_asset_check(specs=[PRODUCTS_UNIQUE, PRODUCTS_VALID], can_subset=True,
-                      description="The blocking data checks on products, in one step and one connection")
-def products_data_checks(
-    context: dg.AssetCheckExecutionContext, store: CatalogDatabase
-) -> Iterator[dg.AssetCheckResult]:
-    selected = context.selected_asset_check_keys
+def _products_data(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
+                   selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+    """The blocking data checks on products, on one connection."""
+    assert store is not None
     results: list[dg.AssetCheckResult] = []
     store = checked_store(context, store)
     with store.connect() as catalog:
@@ -45,12 +44,11 @@ def products_data_checks(
             duplicates = catalog.con.execute(
                 "SELECT origin_product_no, count(*) FROM products GROUP BY origin_product_no HAVING count(*) > 1 ORDER BY 1"
             ).fetchall()
-            results.append(dg.AssetCheckResult(
-                asset_key=PRODUCTS_UNIQUE.asset_key, check_name=PRODUCTS_UNIQUE.name,
+            results.append(keyed(PRODUCTS_UNIQUE.key, dg.AssetCheckResult(
                 passed=not duplicates,
                 metadata={"store": store.store_key, "duplicated_numbers": len(duplicates),
                           "examples": examples(duplicates)},
-            ))
+            )))
         if PRODUCTS_VALID.key in selected:
             invalid = catalog.con.execute(
                 f"""
@@ -65,15 +63,17 @@ def products_data_checks(
                 """,  # noqa: S608
                 [MAX_SALE_PRICE],
             ).fetchall()
-            results.append(dg.AssetCheckResult(
-                asset_key=PRODUCTS_VALID.asset_key, check_name=PRODUCTS_VALID.name,
+            results.append(keyed(PRODUCTS_VALID.key, dg.AssetCheckResult(
                 passed=not invalid,
                 metadata={"store": store.store_key, "invalid_products": len(invalid),
                           "examples": examples(invalid)},
-            ))
-    # Reported once the connection is closed; a failed one (ERROR) fails the step after both are
-    # reported, and that stops what depends on products.
+            )))
+    # Reported once the connection is closed; a failed one (ERROR) fails the step after every
+    # result of the step is reported, and that stops what depends on products.
     yield from results
+
+
+PRODUCTS_DATA = CheckPart((PRODUCTS_UNIQUE, PRODUCTS_VALID), _products_data, needs_store=True)
 
 
 def _quarantine_table(rows: list[tuple]) -> str:
@@ -85,10 +85,18 @@ def _quarantine_table(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-@dg.asset_check(asset="products",
-                description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
-def products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
-    store = checked_store(context, store)
+PRODUCTS_QUARANTINE = dg.AssetCheckSpec(
+    "products_quarantine", asset="products",
+    description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
+
+
+def _products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
+                         _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+    assert store is not None
+    yield keyed(PRODUCTS_QUARANTINE.key, _quarantine_result(checked_store(context, store)))
+
+
+def _quarantine_result(store: CatalogDatabase) -> dg.AssetCheckResult:
     # Quarantined products are held back from syncs, not lost: someone should look at them, but
     # packages of every other product go on.
     with store.connect() as catalog:
@@ -113,11 +121,18 @@ def products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDa
     )
 
 
-@dg.asset_check(asset="refresh_queue", blocking=True,
-                description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
-def refresh_queue_no_stuck_items(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
-    store = checked_store(context, store)
-    with store.connect() as catalog:
+PRODUCTS_QUARANTINED = CheckPart((PRODUCTS_QUARANTINE,), _products_quarantine, needs_store=True)
+
+
+QUEUE_NOT_STUCK = dg.AssetCheckSpec(
+    "refresh_queue_no_stuck_items", asset="refresh_queue", blocking=True,
+    description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
+
+
+def _queue_not_stuck(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
+                     _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+    assert store is not None
+    with checked_store(context, store).connect() as catalog:
         stuck = catalog.con.execute(
             f"""
             SELECT origin_product_no, updated_at FROM refresh_queue
@@ -126,20 +141,19 @@ def refresh_queue_no_stuck_items(context: dg.AssetCheckExecutionContext, store: 
             """,  # noqa: S608
             [QUEUE_LEASE_SECONDS],
         ).fetchall()
-    return dg.AssetCheckResult(
+    yield keyed(QUEUE_NOT_STUCK.key, dg.AssetCheckResult(
         passed=not stuck,
         metadata={"stuck_items": len(stuck), "lease_seconds": QUEUE_LEASE_SECONDS, "examples": examples(stuck)},
         description=(f"{len(stuck)} item(s) claimed by a run that died; the next package run takes them again"
                      if stuck else "no stuck items"),
-    )
+    ))
+
+
+QUEUE_NOT_STUCK_PART = CheckPart((QUEUE_NOT_STUCK,), _queue_not_stuck, needs_store=True)
 
 
 # While one of these last failed, no package is built from the products it judged. (A stuck queue
 # item is not one of them: the package run is what takes it again once its lease runs out.)
-PACKAGE_GATE_CHECKS = [products_data_checks]
+PACKAGE_GATE_KEYS = (PRODUCTS_UNIQUE.key, PRODUCTS_VALID.key)
 
-DATA_CHECKS = [
-    products_data_checks,
-    products_quarantine,
-    refresh_queue_no_stuck_items,
-]
+DATA_CHECK_PARTS = [PRODUCTS_QUARANTINED, PRODUCTS_DATA, QUEUE_NOT_STUCK_PART]

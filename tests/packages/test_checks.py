@@ -6,9 +6,12 @@ from typing import Any
 
 import dagster as dg
 
-from content_assets.packages.checks import content_packages_queue_items_finished
+from content_assets.check_steps import check_step
+from content_assets.packages.checks import PACKAGE_CHECK_PARTS
 from resources.store import refresh_queue
 from tests.support.crafted_store import CraftedStore, evaluation, run
+
+content_packages_queue_items_finished = check_step("content_packages_checks", PACKAGE_CHECK_PARTS)
 
 
 def _packages_asset(finish: bool) -> dg.AssetsDefinition:

@@ -13,11 +13,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from content_assets.check_steps import check_step
 from content_assets.packages import plan as packaging
 from content_assets.packages.sensors import current_package_version as version_with
 from content_assets.packages.sensors import refresh_queue_sensor, template_change_sensor
 from content_assets.packages.settings import PackageSettingsResource
-from content_assets.sync.checks import products_data_checks
+from content_assets.sync.checks import PRODUCTS_DATA
 from resources.store import DuckDBStore, PostgresStore
 from tests.support.crafted_store import CraftedStore
 from tests.support.servers import free_port
@@ -124,7 +125,7 @@ def test_no_packages_are_built_while_a_products_data_check_is_failing(instance, 
     store.add_products(1, 10)
     store.enqueue(1, 10)
     store.execute("UPDATE products SET sale_price = 0 WHERE origin_product_no = 3")
-    judge = [stand_in_products(), products_data_checks]
+    judge = [stand_in_products(), check_step("products_data_checks", [PRODUCTS_DATA])]
     dg.materialize(judge, instance=instance, resources={"store": store.resource}, raise_on_error=False)
 
     for sensor in (refresh_queue_sensor, template_change_sensor):

@@ -5,14 +5,18 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from content_assets.check_steps import check_step, check_steps
 from content_assets.sync.checks import (
-    DATA_CHECKS,
+    DATA_CHECK_PARTS,
+    PRODUCTS_DATA,
     PRODUCTS_UNIQUE,
     PRODUCTS_VALID,
-    products_data_checks,
-    refresh_queue_no_stuck_items,
+    QUEUE_NOT_STUCK_PART,
 )
 from tests.support.crafted_store import CraftedStore, evaluation, run
+
+products_data_checks = check_step("products_data_checks", [PRODUCTS_DATA])
+refresh_queue_no_stuck_items = check_step("refresh_queue_checks", [QUEUE_NOT_STUCK_PART])
 
 
 def stand_in(asset: str, deps: tuple[str, ...] = ()) -> dg.AssetsDefinition:
@@ -92,16 +96,17 @@ def test_a_failing_blocking_check_stops_the_sync_before_the_queue_and_packages(i
     downstream = stand_in("refresh_queue", deps=("products",))
     packages = stand_in("content_packages", deps=("refresh_queue",))
 
-    result = run(instance, store, stand_in("products"), downstream, packages, *DATA_CHECKS, raise_on_error=False)
+    assets = [stand_in("products"), downstream, packages]
+    result = run(instance, store, *assets, *check_steps(assets, DATA_CHECK_PARTS), raise_on_error=False)
 
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"products"}
     assert not result.success
-    # Both products checks share a step; the one that held is still reported as passing.
+    # The products checks share a step; those that held are still reported as passing.
     passed = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert passed == {"products_name_and_price_valid": failing != "products_name_and_price_valid",
                       "products_origin_product_no_unique": failing != "products_origin_product_no_unique",
-                      "products_quarantine": True}  # a step of its own; nothing is quarantined
+                      "products_quarantine": True}  # nothing is quarantined
 
 
 def test_a_products_check_selected_on_its_own_runs_and_reports_alone(instance, store: CraftedStore):
