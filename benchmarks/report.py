@@ -85,7 +85,8 @@ def _packages_section(raw: dict[str, Any]) -> dict[str, Any]:
     headline = next((b for b in builds if b.get("images") == HEADLINE_PACKAGE_IMAGES), builds[0] if builds else {})
     section = {key: headline.get(key) for key in (
         "images", "build_p95_seconds", "unchanged_rebuild_bytes_written", "packages_per_minute", "build_p50_seconds",
-        "packages_built", "products", "bytes_written", "unchanged_rebuild_packages_unchanged", "stage_seconds")}
+        "packages_built", "products", "bytes_written", "unchanged_rebuild_packages_unchanged", "stage_seconds",
+        "passes", "build_p95_seconds_of_passes")}
     if "error" in headline:
         section["error"] = headline["error"]
     section["builds"] = builds

@@ -56,8 +56,8 @@ def compression_figures(params: dict[str, Any], package_dirs: list[Path]) -> dic
 
 
 def _package_dirs(packages_root: Path) -> list[Path]:
-    """The current package folders (`<no>/<variant>`), resolved through their symlinks."""
-    return sorted(path.resolve() for path in packages_root.glob("[0-9]*/*") if path.is_dir())
+    """The current package folders (`<store>/<no>/<variant>`), resolved through their symlinks."""
+    return sorted(path.resolve() for path in packages_root.glob("*/[0-9]*/*") if path.is_dir())
 
 
 def _source_products(emulator: EmulatorProcess, database_path: str, pool_size: int) -> tuple[pa.Table, list[str]]:
@@ -159,6 +159,30 @@ def _build_figures(images: int, packages: int, first: dict[str, Any], first_wall
     }
 
 
+def _build_pass(folder: Path, images: int, rows: pa.Table) -> dict[str, Any]:
+    """One build of the queued products from nothing (a fresh store, packages folder and picture
+    cache), then the unchanged rebuild."""
+    database_path = str(folder.with_suffix(".duckdb"))
+    os.environ["CONTENT_DB_PATH"] = database_path
+    os.environ["PACKAGES_DIR"] = str(folder)
+    queued = _prepare_store(database_path, rows)
+    first, first_wall = _materialize_packages()
+    _requeue_everything(database_path)
+    rebuild, rebuild_wall = _materialize_packages()
+    return _build_figures(images, queued, first, first_wall, rebuild, rebuild_wall)
+
+
+def _median_pass(passes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pass whose p95 is the median of the passes' (every figure then from one real build),
+    with every pass's p95 beside it: one build's p95 of 40 is its second-slowest package, which a
+    burst of other work on a shared machine moves by half."""
+    ranked = sorted(passes, key=lambda figures: figures.get("build_p95_seconds") or 0.0)
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    chosen["passes"] = len(passes)
+    chosen["build_p95_seconds_of_passes"] = [figures.get("build_p95_seconds") for figures in passes]
+    return chosen
+
+
 def run(params: dict[str, Any]) -> dict[str, Any]:
     image_counts = [int(n) for n in params.get("images", [10])]
     packages = int(params.get("packages", 40))
@@ -183,24 +207,19 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
             CONTENT_DB_PATH=str(scratch / "unused.duckdb"),
             PACKAGES_DIR=str(scratch / "unused-packages"),
         )
+        passes = max(1, int(params.get("passes", 1)))
         builds: list[dict[str, Any]] = []
         for images in image_counts:
-            database_path = str(scratch / f"packages-{images}.duckdb")
-            os.environ["CONTENT_DB_PATH"] = database_path
-            os.environ["PACKAGES_DIR"] = str(scratch / f"packages-{images}")
             try:
-                count = products_per_build[images]
-                queued = _prepare_store(database_path, _with_images(source.slice(0, count), pool, images))
-                first, first_wall = _materialize_packages()
-                _requeue_everything(database_path)
-                rebuild, rebuild_wall = _materialize_packages()
-                builds.append(_build_figures(images, queued, first, first_wall, rebuild, rebuild_wall))
+                rows = _with_images(source.slice(0, products_per_build[images]), pool, images)
+                builds.append(_median_pass([_build_pass(scratch / f"packages-{images}-{n}", images, rows)
+                                            for n in range(1, passes + 1)]))
             except Exception as exc:  # noqa: BLE001 - the builder may be mid-rewrite: record, go on
                 error = f"{type(exc).__name__}: {exc}"[:2000]
                 builds.append({"images": images, "products": products_per_build[images], "error": error})
         headline = HEADLINE_IMAGES if HEADLINE_IMAGES in image_counts else image_counts[0]
         try:
-            compression = compression_figures(params, _package_dirs(scratch / f"packages-{headline}"))
+            compression = compression_figures(params, _package_dirs(scratch / f"packages-{headline}-1"))
         except Exception as exc:  # noqa: BLE001 - recorded in the report like a failed build
             compression = {"error": f"{type(exc).__name__}: {exc}"[:2000]}
     return {"builds": builds, "image_pool": len(pool), "compression": compression}
