@@ -41,6 +41,17 @@ class CheckPart:
         return any(spec.blocking for spec in self.specs)
 
 
+def one_check(spec: dg.AssetCheckSpec,
+              judge: Callable[[dg.AssetCheckExecutionContext, CatalogDatabase], dg.AssetCheckResult]) -> CheckPart:
+    """A part of one check that reads the catalog: `judge` gives its result."""
+    def evaluate(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
+                 _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
+        assert store is not None
+        yield keyed(spec.key, judge(context, store))
+
+    return CheckPart((spec,), evaluate, needs_store=True)
+
+
 def keyed(key: dg.AssetCheckKey, result: dg.AssetCheckResult) -> dg.AssetCheckResult:
     """The result, addressed to one check of a multi-asset check."""
     return dg.AssetCheckResult(

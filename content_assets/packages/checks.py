@@ -1,10 +1,8 @@
 """The package run's own check: every queue item it enqueued or claimed ends the run done or failed."""
 
-from collections.abc import Iterator
-
 import dagster as dg
 
-from content_assets.check_steps import CheckPart, keyed
+from content_assets.check_steps import one_check
 from content_assets.stores import checked_store
 from content_assets.sync.checks import examples
 from resources.store import CatalogDatabase, refresh_queue
@@ -14,13 +12,7 @@ QUEUE_ITEMS_FINISHED = dg.AssetCheckSpec(
     description="Every product enqueued or claimed during the run ends it done or failed")
 
 
-def _queue_items_finished(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
-                          _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
-    assert store is not None
-    yield keyed(QUEUE_ITEMS_FINISHED.key, _finished_result(context, store))
-
-
-def _finished_result(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
+def _queue_items_finished(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
     run = context.instance.get_run_record_by_id(context.run.run_id)
     run_start = run.start_time if run is not None and run.start_time is not None else None
     if run_start is None:
@@ -41,4 +33,4 @@ def _finished_result(context: dg.AssetCheckExecutionContext, store: CatalogDatab
     )
 
 
-PACKAGE_CHECK_PARTS = [CheckPart((QUEUE_ITEMS_FINISHED,), _queue_items_finished, needs_store=True)]
+PACKAGE_CHECK_PARTS = [one_check(QUEUE_ITEMS_FINISHED, _queue_items_finished)]

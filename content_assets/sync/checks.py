@@ -6,10 +6,9 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from resources.store import DELETED, CatalogDatabase, quarantine, refresh_queue
-
-from content_assets.check_steps import CheckPart, keyed
+from content_assets.check_steps import CheckPart, keyed, one_check
 from content_assets.stores import checked_store
+from resources.store import DELETED, CatalogDatabase, quarantine, refresh_queue
 
 # The API documents salePrice <= 999,999,990; a sale price of zero or less is no price at all.
 MAX_SALE_PRICE = 999_999_990
@@ -90,13 +89,8 @@ PRODUCTS_QUARANTINE = dg.AssetCheckSpec(
     description="No product is quarantined (a WARN lists them with reasons; it never stops a run)")
 
 
-def _products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
-                         _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
-    assert store is not None
-    yield keyed(PRODUCTS_QUARANTINE.key, _quarantine_result(checked_store(context, store)))
-
-
-def _quarantine_result(store: CatalogDatabase) -> dg.AssetCheckResult:
+def _products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
+    store = checked_store(context, store)
     # Quarantined products are held back from syncs, not lost: someone should look at them, but
     # packages of every other product go on.
     with store.connect() as catalog:
@@ -121,7 +115,7 @@ def _quarantine_result(store: CatalogDatabase) -> dg.AssetCheckResult:
     )
 
 
-PRODUCTS_QUARANTINED = CheckPart((PRODUCTS_QUARANTINE,), _products_quarantine, needs_store=True)
+PRODUCTS_QUARANTINED = one_check(PRODUCTS_QUARANTINE, _products_quarantine)
 
 
 QUEUE_NOT_STUCK = dg.AssetCheckSpec(
@@ -129,9 +123,7 @@ QUEUE_NOT_STUCK = dg.AssetCheckSpec(
     description=f"No queue item stuck in_progress for longer than the {QUEUE_LEASE_SECONDS:.0f} s lease")
 
 
-def _queue_not_stuck(context: dg.AssetCheckExecutionContext, store: CatalogDatabase | None,
-                     _selected: set[dg.AssetCheckKey]) -> Iterator[dg.AssetCheckResult]:
-    assert store is not None
+def _queue_not_stuck(context: dg.AssetCheckExecutionContext, store: CatalogDatabase) -> dg.AssetCheckResult:
     with checked_store(context, store).connect() as catalog:
         stuck = catalog.con.execute(
             f"""
@@ -141,15 +133,15 @@ def _queue_not_stuck(context: dg.AssetCheckExecutionContext, store: CatalogDatab
             """,  # noqa: S608
             [QUEUE_LEASE_SECONDS],
         ).fetchall()
-    yield keyed(QUEUE_NOT_STUCK.key, dg.AssetCheckResult(
+    return dg.AssetCheckResult(
         passed=not stuck,
         metadata={"stuck_items": len(stuck), "lease_seconds": QUEUE_LEASE_SECONDS, "examples": examples(stuck)},
         description=(f"{len(stuck)} item(s) claimed by a run that died; the next package run takes them again"
                      if stuck else "no stuck items"),
-    ))
+    )
 
 
-QUEUE_NOT_STUCK_PART = CheckPart((QUEUE_NOT_STUCK,), _queue_not_stuck, needs_store=True)
+QUEUE_NOT_STUCK_PART = one_check(QUEUE_NOT_STUCK, _queue_not_stuck)
 
 
 # While one of these last failed, no package is built from the products it judged. (A stuck queue
