@@ -115,7 +115,7 @@ def _products_quarantine(context: dg.AssetCheckExecutionContext, store: CatalogD
     )
 
 
-PRODUCTS_QUARANTINED = one_check(PRODUCTS_QUARANTINE, _products_quarantine)
+QUARANTINE_PART = one_check(PRODUCTS_QUARANTINE, _products_quarantine)
 
 
 QUEUE_NOT_STUCK = dg.AssetCheckSpec(
@@ -146,6 +146,6 @@ QUEUE_NOT_STUCK_PART = one_check(QUEUE_NOT_STUCK, _queue_not_stuck)
 
 # While one of these last failed, no package is built from the products it judged. (A stuck queue
 # item is not one of them: the package run is what takes it again once its lease runs out.)
-PACKAGE_GATE_KEYS = (PRODUCTS_UNIQUE.key, PRODUCTS_VALID.key)
+PACKAGE_GATE_KEYS = tuple(spec.key for spec in PRODUCTS_DATA.specs)
 
-DATA_CHECK_PARTS = [PRODUCTS_QUARANTINED, PRODUCTS_DATA, QUEUE_NOT_STUCK_PART]
+DATA_CHECK_PARTS = [QUARANTINE_PART, PRODUCTS_DATA, QUEUE_NOT_STUCK_PART]
