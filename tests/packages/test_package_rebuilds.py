@@ -12,7 +12,7 @@ from tests.support.package_catalog import Packages
 from tests.support.html_checks import active_content
 
 
-def test_a_second_build_writes_nothing_touches_no_mtime_and_takes_milliseconds(built: Packages):
+def test_a_second_build_writes_nothing_touches_no_mtime_and_decodes_nothing(built: Packages):
     before = built.files()
     built.requeue_all()
 
@@ -21,7 +21,8 @@ def test_a_second_build_writes_nothing_touches_no_mtime_and_takes_milliseconds(b
     assert metadata["packages_unchanged"] == len(built.live()) and metadata["packages_built"] == 0
     assert metadata["bytes_written"] == 0
     assert metadata["image_pool_started"] is False  # nothing to decode: no image thread was started
-    assert metadata["package_build_p95_seconds"] < 0.25  # a render and a hash each; generous for loaded CI
+    # How fast that is is the bench's to say (packages.unchanged_rebuild_seconds), not a unit test's:
+    # a bound here failed a loaded three-worker `make test` at 0.37 s.
     assert built.files() == before
 
 
