@@ -23,7 +23,7 @@ import duckdb
 import jinja2
 import jinja2.meta
 import pyarrow as pa
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from content_assets.packages.media.normalize import NormalizeSettings
 from content_assets.packages.media.keyframes import DEFAULT_KEYFRAMES
@@ -157,6 +157,9 @@ class TemplateSet:
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             finalize=strip_controls,
+            # Loaded once per run (a changed template is the next run's): no stat of every
+            # imported template at each of a run's thousand renders.
+            auto_reload=False,
         )
         self._templates: dict[str, PostTemplate] = {}
         self.preview = self.environment.get_template(PREVIEW_TEMPLATE)
@@ -216,15 +219,13 @@ class UploadSequence:
         position = len(self.files)
         # Numbered by upload position; a video still says so, since it has no product photo behind it.
         label = f"사진 {position}" if image.kind == "image" else f"사진 {position} · 영상 장면"
+        # escape() and an f-string make what Markup.format makes, at a fifth of its cost.
+        label, file = escape(label), escape(image.file)
         if self.preview:
-            return Markup(
-                '<p style="margin: 12px 0; text-align: center;"><img src="{src}" alt="{label}" '
-                'style="max-width: 100%; height: auto;"></p>'
-            ).format(src=image.file, label=label)
-        return Markup(
-            '<p style="margin: 12px 0; padding: 24px 0; text-align: center; color: #888; '
-            'border: 1px dashed #ccc;">[{label}: {file}]</p>'
-        ).format(label=label, file=image.file)
+            return Markup(f'<p style="margin: 12px 0; text-align: center;"><img src="{file}" alt="{label}" '
+                          'style="max-width: 100%; height: auto;"></p>')
+        return Markup(f'<p style="margin: 12px 0; padding: 24px 0; text-align: center; color: #888; '
+                      f'border: 1px dashed #ccc;">[{label}: {file}]</p>')
 
 
 @dataclass(frozen=True, order=True)

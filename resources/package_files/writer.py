@@ -19,6 +19,7 @@ number and the variant only, never from seller-provided strings.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import shutil
@@ -118,7 +119,7 @@ class PackageWriter(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         # Normalized as _version_of reads links (`a/../b` is `b`), so paths built from it compare.
-        return Path(os.path.normpath(self.packages_dir))
+        return _normalized_root(self.packages_dir)
 
     def for_store(self, store_key: str) -> PackageWriter:
         """The writer of `store_key`'s folder (resources/package_files/layout.py); for store
@@ -310,6 +311,12 @@ class PackageWriter(dg.ConfigurableResource):
                 if variant.is_symlink():
                     referenced.add(os.path.basename(os.readlink(variant.path)))
         return referenced
+
+
+@functools.lru_cache(maxsize=256)
+def _normalized_root(packages_dir: str) -> Path:
+    """A package run asks for its root some ten times a package: the Path is made once."""
+    return Path(os.path.normpath(packages_dir))
 
 
 def _write_file(path: Path, data: bytes) -> None:
