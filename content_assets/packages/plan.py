@@ -224,7 +224,7 @@ class UploadSequence:
         if self.preview:
             return Markup(f'<p style="margin: 12px 0; text-align: center;"><img src="{file}" alt="{label}" '
                           'style="max-width: 100%; height: auto;"></p>')
-        return Markup(f'<p style="margin: 12px 0; padding: 24px 0; text-align: center; color: #888; '
+        return Markup('<p style="margin: 12px 0; padding: 24px 0; text-align: center; color: #888; '
                       f'border: 1px dashed #ccc;">[{label}: {file}]</p>')
 
 
