@@ -175,14 +175,15 @@ class PackageBuilder:
 
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
+        on_disk = self._plan_on_disk(product, variant)
+        if on_disk is not None:  # staged during the sync, or unchanged: found without rendering
+            return self._publish(on_disk, started)
         full = self.renderer.plan(product, variant)
-        number = product.origin_product_no
+        self._remember(full)
         plan = self._known_plan(full)
-        if self.writer.is_current(number, variant, plan.content_hash):
-            write = self.writer.write(number, variant, plan.content_hash, {})
-            return BuildOutcome(plan, write, time.perf_counter() - started)
+        number = product.origin_product_no
         if self.writer.has_build(number, variant, plan.content_hash):
-            return self._adopt(plan, started)
+            return self._publish(plan, started)
 
         timings = MediaTimings()
         plan, images, video = self._prepare_media(full, plan.missing, timings)
@@ -196,16 +197,40 @@ class PackageBuilder:
         run that publishes it (`build`) only swaps a link. The version is content-addressed: a
         build for the same product, templates and settings is the same files. False when there
         was nothing to do."""
+        if self._plan_on_disk(product, variant) is not None:
+            return False
         full = self.renderer.plan(product, variant)
+        self._remember(full)
         number = product.origin_product_no
         plan = self._known_plan(full)
-        if self.writer.is_current(number, variant, plan.content_hash) or \
-                self.writer.has_build(number, variant, plan.content_hash):
+        if self.writer.has_build(number, variant, plan.content_hash):
             return False
         timings = MediaTimings()
         plan, images, video = self._prepare_media(full, plan.missing, timings)
         self.writer.stage(number, variant, plan.content_hash, self._package_files(plan, images, video, timings))
         return True
+
+    def _plan_on_disk(self, product: PackageProduct, variant: str) -> PackagePlan | None:
+        """The plan (unrendered) of the version on disk that these inputs make now, when the
+        writer noted their content hash and that version is there; else None."""
+        number = product.origin_product_no
+        full_hash = self.writer.content_hash_of_inputs(number, variant, self.renderer.inputs_key(product, variant))
+        if full_hash is None:
+            return None
+        plan = self._known_plan(self.renderer.unrendered(product, variant, full_hash))
+        return plan if self.writer.has_build(number, variant, plan.content_hash) else None
+
+    def _remember(self, full: PackagePlan) -> None:
+        self.writer.remember_inputs(full.origin_product_no, full.variant,
+                                    self.renderer.inputs_key(full.product, full.variant), full.content_hash)
+
+    def _publish(self, plan: PackagePlan, started: float) -> BuildOutcome:
+        """A version on disk made current: nothing when it is already, else its link swapped."""
+        number, variant = plan.origin_product_no, plan.variant
+        if self.writer.is_current(number, variant, plan.content_hash):
+            write = self.writer.write(number, variant, plan.content_hash, {})
+            return BuildOutcome(plan, write, time.perf_counter() - started)
+        return self._adopt(plan, started)
 
     def _known_plan(self, full: PackagePlan) -> PackagePlan:
         """The package as it would be built now without fetching anything: the full plan, or

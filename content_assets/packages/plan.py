@@ -2,19 +2,28 @@
 
 Planning needs no network: the content hash covers the product, the variant's templates and the
 package settings, so it is known before any image is downloaded, and an unchanged package costs
-one render and one hash; nothing is fetched or written. Once the pictures are ready, the post is
+one render and one hash (or, planned before, a hash of its inputs); nothing is fetched or written. Once the pictures are ready, the post is
 rendered again with them (a broken video drops its keyframes) and the meta gains their hashes.
 A picture that could not be had is left out (`PackageRenderer.without`): the plan then has a
 content hash of its own, so the package written without it is rebuilt once it arrives.
+
+A plan's inputs have a key of their own (`PackageRenderer.inputs_key`: the product row, the
+variant's template version, the settings, and this planning code with the libraries that shape a
+post). The writer keeps which content hash the last plan of those inputs had, so a package
+staged during the sync, or one that is unchanged, is found again without rendering it
+(`PackageRenderer.unrendered`); any change to those inputs, code included, makes a new key, and
+the package is planned and rendered as usual.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -262,7 +271,7 @@ class PackagePlan:
     images: tuple[PostImage, ...]
     image_urls: tuple[str, ...]
     video_url: str | None
-    detail_html: Markup
+    detail_html: Markup | None  # None: planned from its inputs' key, not rendered (see `unrendered`)
     content_hash: str
     # The post as planned (with keyframes for a video that may yet turn out broken): render()
     # uses it again when the keyframes are as planned, instead of rendering it a second time.
@@ -310,6 +319,21 @@ class PackageRenderer:
         return PackagePlan(product, variant, template, self.settings, images, urls, video_url, detail_html,
                            digest.hexdigest(), planned_keyframes, RenderedPostHtml(post_html, tuple(uploads.files)))
 
+    def inputs_key(self, product: PackageProduct, variant: str = DEFAULT_VARIANT) -> str:
+        """What `plan` makes of this product and variant depends on these inputs and on nothing
+        else: equal keys, equal content hashes."""
+        text = json.dumps([_planning_code_version(), variant, self.templates.get(variant).version,
+                           self.settings.fingerprint, astuple(product)], ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def unrendered(self, product: PackageProduct, variant: str, content_hash: str) -> PackagePlan:
+        """The plan of a product whose full content hash is known (from its inputs' key): all
+        but the post, which is not rendered. Enough to find, publish and record the version
+        already on disk; a package to be written is planned with `plan`."""
+        urls = tuple(url for url in product.image_urls or () if url)
+        return PackagePlan(product, variant, self.templates.get(variant), self.settings, image_places(len(urls)),
+                           urls, find_video_url(product.detail_content), None, content_hash)
+
     @staticmethod
     def without(plan: PackagePlan, missing: Sequence[MissingImage]) -> PackagePlan:
         """The full plan with these pictures left out: the rest keep their order and are numbered
@@ -334,6 +358,8 @@ class PackageRenderer:
         return tuple(PostImage(f"keyframes/{n:02d}.jpg", "keyframe", n) for n in range(1, count + 1))
 
     def render(self, plan: PackagePlan, keyframes: Sequence[PostImage]) -> RenderedPost:
+        if plan.detail_html is None:
+            raise ValueError("an unrendered plan (planned from its inputs' key) cannot be rendered; plan() it")
         if plan.planned_post is not None and tuple(keyframes) == plan.planned_keyframes:
             post_html, upload_order = plan.planned_post.html, plan.planned_post.upload_order
         else:
@@ -390,6 +416,19 @@ class PackageRenderer:
             "settings": plan.settings.as_meta(),
             "disclosure": plan.settings.disclosure,
         }
+
+
+@functools.cache
+def _planning_code_version() -> str:
+    """The package code and the libraries that shape a post: a change to any of them gives every
+    plan new inputs, so nothing planned by other code is taken for what this code would plan."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for library in ("jinja2", "markupsafe", "nh3"):
+        digest.update(importlib.metadata.version(library).encode() + b"\0")
+    return digest.hexdigest()
 
 
 def _title(product: PackageProduct) -> str:

@@ -6,7 +6,8 @@ downloaded, normalized and put in the package image cache on the side, and video
 extracted; `content_packages` then finds them there (by URL and content hash, for the same image
 settings) and only renders, zips and writes. Once a chunk of products is in the store, their
 packages (default variant) are built too, into the content-addressed `.builds/` but not published:
-the package run then finds that exact version and only points the package's link at it. Nothing
+the package run then finds that exact version by its inputs, without rendering it, and publishes it
+with one rename of the link staged beside it (resources/package_files/writer.py). Nothing
 here changes a package's bytes: a warmed picture or a staged version is what the build would make.
 
 Best effort, off the sync's path: a failure here is only counted (the build fetches the picture

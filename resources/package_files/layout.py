@@ -16,9 +16,9 @@ from pathlib import Path
 
 from resources.commerce_api.registry import DEFAULT_STORE
 
-BUILDS, STAGING, CACHE = ".builds", ".staging", ".cache"
+BUILDS, STAGING, CACHE, INPUTS, READY = ".builds", ".staging", ".cache", ".inputs", ".ready"
 # What a single-store folder held at its top, besides the product folders.
-_SINGLE_STORE_ENTRIES = (BUILDS, STAGING, CACHE, "index.html", "repeats.json", "summary.json")
+_SINGLE_STORE_ENTRIES = (BUILDS, STAGING, CACHE, INPUTS, READY, "index.html", "repeats.json", "summary.json")
 
 
 def store_packages_dir(packages_dir: str | Path, store_key: str) -> Path:

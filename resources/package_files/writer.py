@@ -6,6 +6,8 @@ Layout under `packages_dir`:
     <no>/<variant> -> ../.builds/...  a symlink to the current version of a package
     .builds/<no>-<variant>-<hash>/    the files of one package version, written once
     .staging/                         versions and links being written; swept at the start of a run
+    .ready/<no>-<variant>-<hash>      a staged version's link, made beside it: publishing it is one rename
+    .inputs/<no>-<variant>.json       the content hash the package's last plan inputs gave (remember_inputs)
     .cache/                           normalized images and keyframes (resources.package_files.image_cache)
 
 A new version is written into `.staging/`, renamed into `.builds/`, and then the symlink is
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import re
 import shutil
@@ -35,7 +38,7 @@ import dagster as dg
 from resources.commerce_api.registry import DEFAULT_STORE
 
 from .image_cache import ImageCache
-from .layout import BUILDS, CACHE, STAGING, carry_single_store_folder, store_packages_dir
+from .layout import BUILDS, CACHE, INPUTS, READY, STAGING, carry_single_store_folder, store_packages_dir
 
 DEFAULT_PACKAGES_DIR = "data/packages"
 _VARIANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -172,9 +175,15 @@ class PackageWriter(dg.ConfigurableResource):
         A staged version no link points to is removed by `remove_orphan_builds` (the package run
         calls it once it has published what it wanted)."""
         link = self.package_path(origin_product_no, variant)
-        previous = _version_of(link)
-        bytes_written, _, _ = self._ensure_build(self._build_dir(origin_product_no, variant, content_hash),
-                                                 files, previous)
+        build = self._build_dir(origin_product_no, variant, content_hash)
+        bytes_written, _, _ = self._ensure_build(build, files, _version_of(link))
+        # Its link, made now while the sync waits on the API: publishing it is then one rename.
+        # `.ready/` is as deep as `<no>/`, so the relative target reads the same from both.
+        ready = self.root / READY / build.name
+        try:
+            _retry_in_new_folder(lambda: os.symlink(os.path.relpath(build, ready.parent), ready), ready.parent)
+        except FileExistsError:
+            pass
         return bytes_written
 
     def adopt(self, origin_product_no: int, variant: str, content_hash: str) -> PackageWrite:
@@ -186,6 +195,31 @@ class PackageWriter(dg.ConfigurableResource):
         previous = _version_of(link)
         self._publish(link, build, previous)
         return PackageWrite(link, written=True, bytes_written=0, size_bytes=_tree_size(build))
+
+    def remember_inputs(self, origin_product_no: int, variant: str, inputs_key: str, content_hash: str) -> None:
+        """Note that the plan inputs `inputs_key` (the planner's key) give `content_hash`, so a
+        later run finds this version by its inputs. One note per package, the latest; it is only
+        a hint (a lost or torn one reads as no note), so it is written without fsync."""
+        _check_names(origin_product_no, variant)
+        self._build_dir(origin_product_no, variant, content_hash)  # checks the hash
+        path = self.root / INPUTS / f"{origin_product_no}-{variant}.json"
+        data = json.dumps({"inputs": inputs_key, "contentHash": content_hash}).encode()
+        if _same_bytes(path, data):
+            return
+        temporary = self.root / STAGING / f"inputs-{uuid.uuid4().hex}"
+        _retry_in_new_folder(lambda: _write_unsynced(temporary, data), temporary.parent)
+        _retry_in_new_folder(lambda: os.replace(temporary, path), path.parent)
+
+    def content_hash_of_inputs(self, origin_product_no: int, variant: str, inputs_key: str) -> str | None:
+        """The content hash `remember_inputs` noted for these inputs, None when it noted none."""
+        _check_names(origin_product_no, variant)
+        try:
+            note = json.loads((self.root / INPUTS / f"{origin_product_no}-{variant}.json").read_bytes())
+            if note["inputs"] == inputs_key and re.fullmatch(r"[0-9a-f]{64}", note["contentHash"]):
+                return str(note["contentHash"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
 
     def _ensure_build(
         self, build: Path, files: Mapping[str, PackageFile], previous: Path | None
@@ -237,14 +271,17 @@ class PackageWriter(dg.ConfigurableResource):
     def _publish(self, link: Path, build: Path, previous: Path | None) -> None:
         """Point `link` at `build` in one step, then drop the version it pointed to."""
         staging_root = self.root / STAGING
-        # The new link is made in .staging (same depth as <no>/, so its relative target reads the
-        # same from both) and renamed over the old one in a single step. Folders are made only
-        # when missing (a package run publishes a thousand links, each mkdir a system call).
-        temporary_link = staging_root / f"link-{uuid.uuid4().hex}"
-        target = os.path.relpath(build, link.parent)
-        with _stops_when_disk_full(self.root):
-            _retry_in_new_folder(lambda: os.symlink(target, temporary_link), staging_root)
-        _retry_in_new_folder(lambda: os.replace(temporary_link, link), link.parent)
+        # The new link is the one `stage` made in .ready, or one made now in .staging (both as
+        # deep as <no>/, so its relative target reads the same from all three), and is renamed
+        # over the old one in a single step. Folders are made only when missing (a package run
+        # publishes a thousand links, each mkdir a system call).
+        new_link = self.root / READY / build.name
+        if not os.path.lexists(new_link):
+            new_link = staging_root / f"link-{uuid.uuid4().hex}"
+            target = os.path.relpath(build, link.parent)
+            with _stops_when_disk_full(self.root):
+                _retry_in_new_folder(lambda: os.symlink(target, new_link), staging_root)
+        _retry_in_new_folder(lambda: os.replace(new_link, link), link.parent)
         if previous is not None and previous != build and previous.parent == self.root / BUILDS \
                 and not _same_folder(previous, build):
             shutil.rmtree(previous, ignore_errors=True)
@@ -291,9 +328,14 @@ class PackageWriter(dg.ConfigurableResource):
         return SweepResult(staging_removed, orphans, self.image_cache().sweep())
 
     def remove_orphan_builds(self) -> int:
-        """Remove the versions no package link points to; return how many."""
+        """Remove the versions no package link points to, and the links staged beside versions
+        that were not published; return how many versions."""
         orphans = 0
         builds = self.root / BUILDS
+        ready = self.root / READY
+        if ready.is_dir():
+            for entry in os.scandir(ready):
+                os.unlink(entry.path)
         if builds.is_dir():
             referenced = self._referenced_builds()
             for entry in os.scandir(builds):

@@ -3,9 +3,11 @@ slots back, and a picture behind two URLs is normalized once."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -153,3 +155,78 @@ def test_a_prebuilt_package_is_published_with_the_same_files_and_records_as_a_bu
     assert [(i.info, i.source_sha256) for i in published.images] == [(i.info, i.source_sha256) for i in built.images]
     for name in ("post.html", "preview.html", "meta.json", "package.zip", "unique-pack.zip", "images/04.jpg"):
         assert (published.write.path / name).read_bytes() == (built.write.path / name).read_bytes(), name
+
+
+class CountingRenderer(PackageRenderer):
+    """Counts full plans (each renders the post)."""
+
+    plans = 0
+
+    def plan(self, product, variant="default"):
+        self.plans += 1
+        return super().plan(product, variant)
+
+
+def test_a_staged_or_unchanged_package_is_found_by_its_inputs_without_rendering(tmp_path: Path, downloads):
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    item = product(8, [f"cdn/8/{i}" for i in range(1, 4)])
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    renderer = CountingRenderer(TemplateSet(), PackageSettings())
+    with ImagePool(workers=1, in_flight=4) as pool:
+        builder = PackageBuilder(renderer, writer, writer.image_cache(), fetch, pool, downloads)
+        assert builder.prebuild(item, "default") is True
+        assert renderer.plans == 1
+        published = builder.build(item, "default")
+        assert (renderer.plans, published.prebuilt, published.write.written) == (1, True, True)
+        again = builder.build(item, "default")
+        assert (renderer.plans, again.unchanged) == (1, True)
+        assert published.plan.content_hash == again.plan.content_hash == renderer.plan(item).content_hash
+
+        renderer.plans = 0
+        repriced = builder.build(replace(item, sale_price=12_000, payload_hash="h2"), "default")
+        assert renderer.plans == 1 and repriced.write.written and not repriced.prebuilt
+        other = PackageRenderer(TemplateSet(), PackageSettings(disclosure="다른 문구 (경제적 이해관계 표시)"))
+        assert other.inputs_key(item) != renderer.inputs_key(item)
+
+
+def test_a_picture_failed_since_staging_is_not_taken_from_the_staged_version(tmp_path: Path, downloads):
+    """The note of a plan's inputs gives its full content hash; which pictures are waiting for a
+    retry is looked up again, so a picture that failed since is left out, as a render would."""
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    item = product(9, [f"cdn/9/{i}" for i in range(1, 4)])
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    renderer = CountingRenderer(TemplateSet(), PackageSettings())
+    cache = writer.image_cache()
+    with ImagePool(workers=1, in_flight=4) as pool:
+        builder = PackageBuilder(renderer, writer, cache, fetch, pool, downloads)
+        assert builder.prebuild(item, "default") is True
+        cache.record_failure("cdn/9/2", "HTTP 404")
+        for path in (cache.root / "urls").rglob("*.json"):  # as if it had never been fetched
+            path.unlink()
+        outcome = builder.build(item, "default")
+    assert [m.position for m in outcome.plan.missing] == [2]
+    assert not outcome.prebuilt and renderer.plans == 2
+    meta = json.loads((outcome.write.path / "meta.json").read_text())
+    assert [m["position"] for m in meta["missingImages"]] == [2] and len(meta["images"]) == 2
+
+
+def test_a_torn_or_foreign_inputs_note_is_no_note(tmp_path: Path, downloads):
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    item = product(10, ["cdn/10/1"])
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    renderer = CountingRenderer(TemplateSet(), PackageSettings())
+    with ImagePool(workers=1, in_flight=4) as pool:
+        builder = PackageBuilder(renderer, writer, writer.image_cache(), fetch, pool, downloads)
+        first = builder.build(item, "default")
+        note = writer.root / ".inputs" / "10-default.json"
+        assert json.loads(note.read_text())["contentHash"] == first.plan.content_hash
+        for text in ('{"inputs": "', json.dumps({"inputs": "other", "contentHash": first.plan.content_hash})):
+            note.write_text(text)
+            renderer.plans = 0
+            assert builder.build(item, "default").unchanged and renderer.plans == 1

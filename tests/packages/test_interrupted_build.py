@@ -27,7 +27,7 @@ def visible_packages_are_whole(root: Path) -> None:
 
     for product in root.iterdir():
         if not product.name.isdigit():
-            assert product.name in {"index.html", "summary.json", "repeats.json", ".builds", ".staging", ".cache"}, product.name
+            assert product.name in {"index.html", "summary.json", "repeats.json", ".builds", ".staging", ".cache", ".inputs", ".ready"}, product.name
             continue
         for link in product.iterdir():
             assert link.is_symlink() and not link.name.startswith("."), link

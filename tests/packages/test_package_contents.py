@@ -53,7 +53,7 @@ def test_every_live_product_gets_a_complete_package_named_by_numbers_only(catalo
         assert sum(name.startswith("images/") for name in files) == product.image_count
     top = {entry.name for entry in catalog.root.iterdir()}
     assert top == {str(p.origin_product_no) for p in live} | {"index.html", "summary.json", "repeats.json",
-                                                               ".builds", ".staging", ".cache"}
+                                                               ".builds", ".staging", ".cache", ".inputs"}
 
 
 def test_hostile_names_and_detail_pages_come_out_inert(catalog):

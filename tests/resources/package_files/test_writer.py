@@ -100,6 +100,8 @@ def test_a_staged_version_stays_unpublished_until_adopted(writer: PackageWriter)
     assert writer.read_file(9, "default", "post.html") == b"<p>old</p>"  # still the published one
     assert writer.has_build(9, "default", "b" * 16) and not writer.is_current(9, "default", "b" * 16)
     assert writer.sweep(orphan_builds=False).orphan_builds_removed == 0
+    ready = list((writer.root / ".ready").iterdir())  # its link, made beside it, not yet in place
+    assert [path.resolve() for path in ready] == [writer.package_path(9, "default").resolve().parent / ready[0].name]
 
     adopted = writer.adopt(9, "default", "b" * 16)
 
@@ -108,6 +110,7 @@ def test_a_staged_version_stays_unpublished_until_adopted(writer: PackageWriter)
     assert writer.read_file(9, "default", "post.html") == b"<p>new</p>"
     assert writer.is_current(9, "default", "b" * 16)
     assert not writer.has_build(9, "default", "a" * 16)  # the version it replaced is gone
+    assert list((writer.root / ".ready").iterdir()) == []  # the staged link is the one published
     assert writer.remove_orphan_builds() == 0
 
 
@@ -116,6 +119,21 @@ def test_a_staged_version_no_run_published_is_removed_with_the_orphans(writer: P
 
     assert writer.remove_orphan_builds() == 1
     assert not writer.has_build(10, "default", "c" * 16)
+    assert list((writer.root / ".ready").iterdir()) == []  # nor its link, which would dangle
+
+
+def test_a_version_staged_again_publishes_through_a_link_of_its_own(writer: PackageWriter):
+    """A link staged for a version whose link was then lost is made again; without one,
+    publishing makes its link then."""
+    writer.stage(11, "default", "d" * 16, {"post.html": b"<p>d</p>"})
+    for link in (writer.root / ".ready").iterdir():
+        link.unlink()
+    assert writer.adopt(11, "default", "d" * 16).written
+    assert writer.read_file(11, "default", "post.html") == b"<p>d</p>"
+    writer.stage(11, "default", "e" * 16, {"post.html": b"<p>e</p>"})
+    writer.stage(11, "default", "e" * 16, {"post.html": b"<p>e</p>"})  # its link is there already
+    assert writer.adopt(11, "default", "e" * 16).written
+    assert writer.read_file(11, "default", "post.html") == b"<p>e</p>"
 
 
 @pytest.mark.parametrize("spelling", ["{tmp}/packages", "{tmp}/elsewhere/../packages", "{tmp}/./packages/"])
