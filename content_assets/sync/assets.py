@@ -15,6 +15,7 @@ sync enqueues its stored changes before it raises, so no package waits on an unr
 
 import functools
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Optional
 
@@ -108,12 +109,14 @@ def catalog_sync(
 ):
     shop = store_of(context)
     _warn_if_untagged(context, shop)
-    client, token_fetch_seconds = _signed_in(commerce_api, shop)
+    client = commerce_api.client_for(shop, configured=uses_own_settings())
+    signing_in = _sign_in(client)  # while the store and the warm-up open
     package_writer = package_writer.for_store(shop.key)
     with store.for_store(shop.key).connect() as catalog, ExitStack() as stack:
         window = _window(config, catalog)
         context.log.info(f"store {shop.key}: syncing {window.describe()}")
         warmup = _open_warmup(config, client, package_writer, package_settings, stack)
+        token_fetch_seconds = signing_in.result()  # a refused sign-in is raised here
         report, warmed = _sync_with_warmup(context, config, commerce_api, client, warmup, catalog, window)
         list_rows = catalog.count("product_list")
         detail_rows = catalog.count("product_details")
@@ -179,12 +182,19 @@ def _warn_if_untagged(context: dg.AssetExecutionContext, shop: Store) -> None:
                             "(or let the schedule) to have it queued per app")
 
 
-def _signed_in(commerce_api: CommerceApiResource, shop: Store) -> tuple[CommerceApiClient, float]:
-    """The store's client, signed in: its token fetched first, and how long that took."""
-    client = commerce_api.client_for(shop, configured=uses_own_settings())
-    token_started = time.perf_counter()
-    client.tokens.get()
-    return client, time.perf_counter() - token_started
+def _sign_in(client: CommerceApiClient) -> Future[float]:
+    """The client's token, fetched on a thread of its own (a round trip and a bcrypt signature)
+    while the step opens its store and its warm-up: the future's result is the fetch's seconds."""
+    def fetch() -> float:
+        started = time.perf_counter()
+        client.tokens.get()
+        return time.perf_counter() - started
+
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sign-in")
+    try:
+        return executor.submit(fetch)
+    finally:
+        executor.shutdown(wait=False)
 
 
 def _open_warmup(config: SyncConfig, client: CommerceApiClient, package_writer: PackageWriter,
