@@ -23,7 +23,7 @@ import importlib.metadata
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -322,8 +322,9 @@ class PackageRenderer:
     def inputs_key(self, product: PackageProduct, variant: str = DEFAULT_VARIANT) -> str:
         """What `plan` makes of this product and variant depends on these inputs and on nothing
         else: equal keys, equal content hashes."""
+        fields = [getattr(product, name) for name in PackageProduct.columns()]  # astuple() would deep-copy
         text = json.dumps([_planning_code_version(), variant, self.templates.get(variant).version,
-                           self.settings.fingerprint, astuple(product)], ensure_ascii=False, default=str)
+                           self.settings.fingerprint, fields], ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def unrendered(self, product: PackageProduct, variant: str, content_hash: str) -> PackagePlan:

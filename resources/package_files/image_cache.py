@@ -95,6 +95,7 @@ class ImageCache:
 
     def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
+        self._failures_root = str(self.root / "failures")
         self.clock = clock  # wall-clock seconds: failure records outlive the process
         self.bytes_written = 0  # by this instance; a run reads it for its metadata
         self._count_lock = threading.Lock()
@@ -128,7 +129,7 @@ class ImageCache:
         failures = previous.failures + 1 if previous else 1
         wait = RETRY_BACKOFF_SECONDS[min(failures, len(RETRY_BACKOFF_SECONDS)) - 1]
         failure = SourceFailure(url, reason, failures, previous.first_failed_at if previous else now, now, now + wait)
-        self._write_json(self._failure_path(url), {
+        self._write_json(Path(self._failure_path(url)), {
             "url": url, "reason": reason, "failures": failures, "firstFailedAt": failure.first_failed_at,
             "lastFailedAt": now, "retryAfter": failure.retry_after})
         return failure
@@ -208,9 +209,11 @@ class ImageCache:
         digest = hashlib.sha256(url.encode()).hexdigest()
         return self.root / "urls" / digest[:2] / f"{digest}.json"
 
-    def _failure_path(self, url: str) -> Path:
+    def _failure_path(self, url: str) -> str:
+        # Asked for every picture of every package a run publishes, and nearly always absent: a
+        # string path, no Path objects made for a file that is not there.
         digest = hashlib.sha256(url.encode()).hexdigest()
-        return self.root / "failures" / digest[:2] / f"{digest}.json"
+        return os.path.join(self._failures_root, digest[:2], f"{digest}.json")
 
     def _image_paths(self, source_sha256: str, settings_key: str) -> tuple[Path, Path]:
         stem = f"{_check_hex(source_sha256, 'source sha256')}-{_check_hex(settings_key, 'settings key')}"
@@ -246,10 +249,11 @@ class ImageCache:
             self.bytes_written += len(data)
 
     @staticmethod
-    def _read_json(path: Path) -> dict | None:
+    def _read_json(path: Path | str) -> dict | None:
         """The record, or None when it is missing or torn (then the entry is simply rebuilt)."""
         try:
-            record = json.loads(path.read_bytes())
+            with open(path, "rb") as handle:
+                record = json.loads(handle.read())
         except (FileNotFoundError, ValueError):
             return None
         return record if isinstance(record, dict) else None
