@@ -2,8 +2,9 @@
 
 Planning needs no network: the content hash covers the product, the variant's templates and the
 package settings, so it is known before any image is downloaded, and an unchanged package costs
-one render and one hash (or, planned before, a hash of its inputs); nothing is fetched or written. Once the pictures are ready, the post is
-rendered again with them (a broken video drops its keyframes) and the meta gains their hashes.
+one render and one hash (or, planned before, a hash of its inputs); nothing is fetched or
+written. Once the pictures are ready, the post is rendered again with them (a broken video drops
+its keyframes) and the meta gains their hashes.
 A picture that could not be had is left out (`PackageRenderer.without`): the plan then has a
 content hash of its own, so the package written without it is rebuilt once it arrives.
 
