@@ -7,7 +7,7 @@ Layout under `packages_dir`:
     .builds/<no>-<variant>-<hash>/    the files of one package version, written once
     .staging/                         versions and links being written; swept at the start of a run
     .ready/<no>-<variant>-<hash>      a staged version's link, made beside it: publishing it is one rename
-    .inputs/<no>-<variant>.json       the content hash the package's last plan inputs gave (remember_inputs)
+    .inputs/<no>-<variant>.json       the content hash its last plan inputs gave, kept while it is published
     .cache/                           normalized images and keyframes (resources.package_files.image_cache)
 
 A new version is written into `.staging/`, renamed into `.builds/`, and then the symlink is
@@ -328,20 +328,25 @@ class PackageWriter(dg.ConfigurableResource):
         return SweepResult(staging_removed, orphans, self.image_cache().sweep())
 
     def remove_orphan_builds(self) -> int:
-        """Remove the versions no package link points to, and the links staged beside versions
-        that were not published; return how many versions."""
+        """Remove the versions no package link points to, the links staged beside versions that
+        were not published, and the inputs notes of packages not published; return how many
+        versions."""
         orphans = 0
-        builds = self.root / BUILDS
-        ready = self.root / READY
+        builds, ready, inputs = self.root / BUILDS, self.root / READY, self.root / INPUTS
         if ready.is_dir():
             for entry in os.scandir(ready):
                 os.unlink(entry.path)
+        referenced = self._referenced_builds() if self.root.is_dir() else set()
         if builds.is_dir():
-            referenced = self._referenced_builds()
             for entry in os.scandir(builds):
                 if entry.name not in referenced:
                     shutil.rmtree(entry.path, ignore_errors=True)
                     orphans += 1
+        if inputs.is_dir():
+            published = {name.rsplit("-", 1)[0] for name in referenced}  # <no>-<variant>-<hash>
+            for entry in os.scandir(inputs):
+                if entry.name.removesuffix(".json") not in published:
+                    os.unlink(entry.path)
         return orphans
 
     def _referenced_builds(self) -> set[str]:

@@ -122,6 +122,18 @@ def test_a_staged_version_no_run_published_is_removed_with_the_orphans(writer: P
     assert list((writer.root / ".ready").iterdir()) == []  # nor its link, which would dangle
 
 
+def test_the_inputs_notes_of_packages_not_published_go_with_the_orphans(writer: PackageWriter):
+    writer.write(12, "default", "a" * 64, {"post.html": b"<p>published</p>"})
+    writer.remember_inputs(12, "default", "inputs-12", "a" * 64)
+    writer.stage(13, "default", "b" * 64, {"post.html": b"<p>never published</p>"})
+    writer.remember_inputs(13, "default", "inputs-13", "b" * 64)
+
+    assert writer.remove_orphan_builds() == 1
+    assert writer.content_hash_of_inputs(12, "default", "inputs-12") == "a" * 64
+    assert writer.content_hash_of_inputs(13, "default", "inputs-13") is None
+    assert sorted(path.name for path in (writer.root / ".inputs").iterdir()) == ["12-default.json"]
+
+
 def test_a_version_staged_again_publishes_through_a_link_of_its_own(writer: PackageWriter):
     """A link staged for a version whose link was then lost is made again; without one,
     publishing makes its link then."""
