@@ -175,11 +175,12 @@ class PackageBuilder:
 
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
-        on_disk = self._plan_on_disk(product, variant)
+        inputs = self.renderer.inputs_key(product, variant)
+        on_disk = self._plan_on_disk(product, variant, inputs)
         if on_disk is not None:  # staged during the sync, or unchanged: found without rendering
             return self._publish(on_disk, started)
         full = self.renderer.plan(product, variant)
-        self._remember(full)
+        self.writer.remember_inputs(product.origin_product_no, variant, inputs, full.content_hash)
         plan = self._known_plan(full)
         number = product.origin_product_no
         if self.writer.has_build(number, variant, plan.content_hash):
@@ -197,11 +198,12 @@ class PackageBuilder:
         run that publishes it (`build`) only swaps a link. The version is content-addressed: a
         build for the same product, templates and settings is the same files. False when there
         was nothing to do."""
-        if self._plan_on_disk(product, variant) is not None:
+        inputs = self.renderer.inputs_key(product, variant)
+        if self._plan_on_disk(product, variant, inputs) is not None:
             return False
         full = self.renderer.plan(product, variant)
-        self._remember(full)
         number = product.origin_product_no
+        self.writer.remember_inputs(number, variant, inputs, full.content_hash)
         plan = self._known_plan(full)
         if self.writer.has_build(number, variant, plan.content_hash):
             return False
@@ -210,19 +212,15 @@ class PackageBuilder:
         self.writer.stage(number, variant, plan.content_hash, self._package_files(plan, images, video, timings))
         return True
 
-    def _plan_on_disk(self, product: PackageProduct, variant: str) -> PackagePlan | None:
-        """The plan (unrendered) of the version on disk that these inputs make now, when the
-        writer noted their content hash and that version is there; else None."""
+    def _plan_on_disk(self, product: PackageProduct, variant: str, inputs: str) -> PackagePlan | None:
+        """The plan (unrendered) of the version on disk that these inputs (`inputs_key`) make
+        now, when the writer noted their content hash and that version is there; else None."""
         number = product.origin_product_no
-        full_hash = self.writer.content_hash_of_inputs(number, variant, self.renderer.inputs_key(product, variant))
+        full_hash = self.writer.content_hash_of_inputs(number, variant, inputs)
         if full_hash is None:
             return None
         plan = self._known_plan(self.renderer.unrendered(product, variant, full_hash))
         return plan if self.writer.has_build(number, variant, plan.content_hash) else None
-
-    def _remember(self, full: PackagePlan) -> None:
-        self.writer.remember_inputs(full.origin_product_no, full.variant,
-                                    self.renderer.inputs_key(full.product, full.variant), full.content_hash)
 
     def _publish(self, plan: PackagePlan, started: float) -> BuildOutcome:
         """A version on disk made current: nothing when it is already, else its link swapped."""

@@ -140,9 +140,7 @@ class PackageWriter(dg.ConfigurableResource):
         return self.root / str(origin_product_no) / variant
 
     def _build_dir(self, origin_product_no: int, variant: str, content_hash: str) -> Path:
-        if not re.fullmatch(r"[0-9a-f]{16,64}", content_hash):
-            raise ValueError("content_hash must be a lowercase hex digest")
-        return self.root / BUILDS / f"{origin_product_no}-{variant}-{content_hash[:16]}"
+        return self.root / BUILDS / f"{origin_product_no}-{variant}-{_checked_hash(content_hash)[:16]}"
 
     def is_current(self, origin_product_no: int, variant: str, content_hash: str) -> bool:
         """True when the package on disk already is this content: nothing to write."""
@@ -200,10 +198,8 @@ class PackageWriter(dg.ConfigurableResource):
         """Note that the plan inputs `inputs_key` (the planner's key) give `content_hash`, so a
         later run finds this version by its inputs. One note per package, the latest; it is only
         a hint (a lost or torn one reads as no note), so it is written without fsync."""
-        _check_names(origin_product_no, variant)
-        self._build_dir(origin_product_no, variant, content_hash)  # checks the hash
-        path = self.root / INPUTS / f"{origin_product_no}-{variant}.json"
-        data = json.dumps({"inputs": inputs_key, "contentHash": content_hash}).encode()
+        path = self._inputs_note(origin_product_no, variant)
+        data = json.dumps({"inputs": inputs_key, "contentHash": _checked_hash(content_hash)}).encode()
         if _same_bytes(path, data):
             return
         temporary = self.root / STAGING / f"inputs-{uuid.uuid4().hex}"
@@ -212,14 +208,18 @@ class PackageWriter(dg.ConfigurableResource):
 
     def content_hash_of_inputs(self, origin_product_no: int, variant: str, inputs_key: str) -> str | None:
         """The content hash `remember_inputs` noted for these inputs, None when it noted none."""
-        _check_names(origin_product_no, variant)
+        path = self._inputs_note(origin_product_no, variant)
         try:
-            note = json.loads((self.root / INPUTS / f"{origin_product_no}-{variant}.json").read_bytes())
-            if note["inputs"] == inputs_key and re.fullmatch(r"[0-9a-f]{64}", note["contentHash"]):
-                return str(note["contentHash"])
+            note = json.loads(path.read_bytes())
+            if note["inputs"] == inputs_key:
+                return _checked_hash(note["contentHash"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
         return None
+
+    def _inputs_note(self, origin_product_no: int, variant: str) -> Path:
+        _check_names(origin_product_no, variant)
+        return self.root / INPUTS / f"{origin_product_no}-{variant}.json"
 
     def _ensure_build(
         self, build: Path, files: Mapping[str, PackageFile], previous: Path | None
@@ -358,6 +358,12 @@ class PackageWriter(dg.ConfigurableResource):
                 if variant.is_symlink():
                     referenced.add(os.path.basename(os.readlink(variant.path)))
         return referenced
+
+
+def _checked_hash(content_hash: str) -> str:
+    if not isinstance(content_hash, str) or not re.fullmatch(r"[0-9a-f]{16,64}", content_hash):
+        raise ValueError("content_hash must be a lowercase hex digest")
+    return content_hash
 
 
 @functools.lru_cache(maxsize=256)
