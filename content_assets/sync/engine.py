@@ -77,8 +77,10 @@ class _SyncLoop:
 
     def _take_pages(self) -> None:
         """Pages first: they feed the backlog and cost nothing to take, while the writer keeps up
-        with their listings (else the lister waits, its queue full, and memory stays bounded)."""
-        while True:
+        with their listings (else the lister waits, its queue full, and memory stays bounded).
+        Once the listing has ended there is nothing to wait for: waiting for a page then only
+        held the loop 0.2 s after the last detail landed, at the end of every sync."""
+        while not self._lister.done:
             if not self._writer.room_for_listing(wait=not self._dispatcher.busy):
                 return
             try:

@@ -122,3 +122,26 @@ def test_the_default_pacing_meets_a_gateway_that_refills_by_whole_seconds_at_the
     assert client.stats.total_429 == 0
     assert client.pacers["detail"].safety == DEFAULT_SAFETY  # never lowered by a 429
     assert wall >= (live - 4) / 2.0 * 0.95  # and it did wait on the limit, not around it
+
+
+def test_the_loop_stops_asking_for_pages_once_the_listing_has_ended(tmp_path: Path, monkeypatch):
+    # After the end of the listing there is no page to wait for: asking anyway held the loop up
+    # to 0.2 s (the lister's wait) after the last detail had landed, at the end of every sync.
+    from content_assets.sync import engine
+
+    asked_after_the_end = []
+
+    class CountingLister(engine.Lister):
+        def take(self, *, wait):
+            if self.done:
+                asked_after_the_end.append(wait)
+            return super().take(wait=wait)
+
+    monkeypatch.setattr(engine, "Lister", CountingLister)
+    with EmulatorServer(EmulatorConfig(products=60, seed=9, rate=500.0, port=0)) as server:
+        live = sum(1 for p in server.catalog.products if p.status_type != "DELETE")
+        with client_for(server, 500.0) as client, \
+                DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as store:
+            report = run_sync(client, store, page_size=20, concurrency=2)
+    assert report.details_fetched == live and report.pages == 3
+    assert asked_after_the_end == []
