@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, EmulatorConfig, EmulatorServer
+from content_assets.sync import engine
 from content_assets.sync.engine import SyncAborted, run_sync
 from content_assets.sync.store_writer import MAX_PENDING_LISTINGS
 from resources.commerce_api import CommerceApiClient, RetryPolicy
@@ -127,8 +128,6 @@ def test_the_default_pacing_meets_a_gateway_that_refills_by_whole_seconds_at_the
 def test_the_loop_stops_asking_for_pages_once_the_listing_has_ended(tmp_path: Path, monkeypatch):
     # After the end of the listing there is no page to wait for: asking anyway held the loop up
     # to 0.2 s (the lister's wait) after the last detail had landed, at the end of every sync.
-    from content_assets.sync import engine
-
     asked_after_the_end = []
 
     class CountingLister(engine.Lister):
