@@ -6,7 +6,8 @@ Layout under `packages_dir`:
     <no>/<variant> -> ../.builds/...  a symlink to the current version of a package
     .builds/<no>-<variant>-<hash>/    the files of one package version, written once
     .staging/                         versions and links being written; swept at the start of a run
-    .ready/<no>-<variant>-<hash>      a staged version's link, made beside it: publishing it is one rename
+    .ready/<no>-<variant>-<hash>      a staged version's link (in a folder of its own for a product with no
+                                      folder yet, which becomes it): publishing it is one rename
     .inputs/<no>-<variant>.json       the content hash its last plan inputs gave, kept while it is published
     .cache/                           normalized images and keyframes (resources.package_files.image_cache)
 
@@ -26,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -175,14 +177,25 @@ class PackageWriter(dg.ConfigurableResource):
         link = self.package_path(origin_product_no, variant)
         build = self._build_dir(origin_product_no, variant, content_hash)
         bytes_written, _, _ = self._ensure_build(build, files, _version_of(link))
-        # Its link, made now while the sync waits on the API: publishing it is then one rename.
-        # `.ready/` is as deep as `<no>/`, so the relative target reads the same from both.
+        self._make_ready(link, build)
+        return bytes_written
+
+    def _make_ready(self, link: Path, build: Path) -> None:
+        """The version's link, made now (while the sync waits on the API), so that publishing it is
+        one rename: `.ready/<version>`, or for a product with no folder yet, `.ready/<version>/`
+        holding it, which becomes the product's folder. A first sync publishes a thousand new
+        folders, and making one cost 0.45-0.6 ms on this machine's disk after a large delete
+        (0.02 ms a rename). The link's relative target reads the same from `<no>/`."""
         ready = self.root / READY / build.name
+        target = os.path.relpath(build, link.parent)
         try:
-            _retry_in_new_folder(lambda: os.symlink(os.path.relpath(build, ready.parent), ready), ready.parent)
+            if link.parent.is_dir():
+                _retry_in_new_folder(lambda: os.symlink(target, ready), ready.parent)
+                return
+            _retry_in_new_folder(lambda: ready.mkdir(exist_ok=True), ready.parent)
+            os.symlink(target, ready / link.name)
         except FileExistsError:
             pass
-        return bytes_written
 
     def adopt(self, origin_product_no: int, variant: str, content_hash: str) -> PackageWrite:
         """Publish a version already on disk (`stage`d earlier): only the link changes."""
@@ -270,21 +283,27 @@ class PackageWriter(dg.ConfigurableResource):
 
     def _publish(self, link: Path, build: Path, previous: Path | None) -> None:
         """Point `link` at `build` in one step, then drop the version it pointed to."""
-        staging_root = self.root / STAGING
-        # The new link is the one `stage` made in .ready, or one made now in .staging (both as
-        # deep as <no>/, so its relative target reads the same from all three), and is renamed
-        # over the old one in a single step. Folders are made only when missing (a package run
-        # publishes a thousand links, each mkdir a system call).
-        new_link = self.root / READY / build.name
-        if not os.path.lexists(new_link):
-            new_link = staging_root / f"link-{uuid.uuid4().hex}"
-            target = os.path.relpath(build, link.parent)
-            with _stops_when_disk_full(self.root):
-                _retry_in_new_folder(lambda: os.symlink(target, new_link), staging_root)
-        _retry_in_new_folder(lambda: os.replace(new_link, link), link.parent)
+        # The new link is the one `stage` made in .ready (see _make_ready), or one made now in
+        # .staging (both as deep as <no>/, so its relative target reads the same from all
+        # three), and is renamed over the old one in a single step. Folders are made only when
+        # missing (a package run publishes a thousand links, each mkdir a system call).
+        ready = self.root / READY / build.name
+        kind = _entry_kind(ready)
+        if kind == "folder" and os.path.lexists(ready / link.name):
+            _publish_ready_folder(ready, link)
+        else:
+            new_link = ready if kind == "link" else self._link_in_staging(build, link)
+            _retry_in_new_folder(lambda: os.replace(new_link, link), link.parent)
         if previous is not None and previous != build and previous.parent == self.root / BUILDS \
                 and not _same_folder(previous, build):
             shutil.rmtree(previous, ignore_errors=True)
+
+    def _link_in_staging(self, build: Path, link: Path) -> Path:
+        new_link = self.root / STAGING / f"link-{uuid.uuid4().hex}"
+        target = os.path.relpath(build, link.parent)
+        with _stops_when_disk_full(self.root):
+            _retry_in_new_folder(lambda: os.symlink(target, new_link), new_link.parent)
+        return new_link
 
     def read_file(self, origin_product_no: int, variant: str, name: str) -> bytes:
         """A file of the current package version."""
@@ -335,7 +354,10 @@ class PackageWriter(dg.ConfigurableResource):
         builds, ready, inputs = self.root / BUILDS, self.root / READY, self.root / INPUTS
         if ready.is_dir():
             for entry in os.scandir(ready):
-                os.unlink(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
         referenced = self._referenced_builds() if self.root.is_dir() else set()
         if builds.is_dir():
             for entry in os.scandir(builds):
@@ -423,6 +445,32 @@ def _version_of(link: Path) -> Path | None:
             return None
         raise
     return Path(os.path.normpath(os.path.join(link.parent, target)))
+
+
+def _entry_kind(path: Path) -> str | None:
+    """"folder", "link" or None (nothing there), without following a link."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    return "folder" if stat.S_ISDIR(mode) else "link"
+
+
+def _publish_ready_folder(ready: Path, link: Path) -> None:
+    """Publish a link staged in a folder of its own (`_make_ready`): the folder becomes the
+    product's in one rename when it has none (or an empty one); when another variant's publish
+    made it meanwhile, the link is moved into it and its folder removed."""
+    try:
+        os.rename(ready, link.parent)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+    os.replace(ready / link.name, link)
+    try:
+        os.rmdir(ready)
+    except OSError:
+        pass  # remove_orphan_builds clears .ready
 
 
 def _same_folder(one: Path, other: Path) -> bool:

@@ -4,6 +4,7 @@ package rewrites only what changed, and the leftovers of a killed run are swept.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -138,8 +139,8 @@ def test_a_version_staged_again_publishes_through_a_link_of_its_own(writer: Pack
     """A link staged for a version whose link was then lost is made again; without one,
     publishing makes its link then."""
     writer.stage(11, "default", "d" * 16, {"post.html": b"<p>d</p>"})
-    for link in (writer.root / ".ready").iterdir():
-        link.unlink()
+    for staged in (writer.root / ".ready").iterdir():
+        shutil.rmtree(staged)  # the product has no folder yet: its link was staged in one
     assert writer.adopt(11, "default", "d" * 16).written
     assert writer.read_file(11, "default", "post.html") == b"<p>d</p>"
     writer.stage(11, "default", "e" * 16, {"post.html": b"<p>e</p>"})
@@ -160,3 +161,49 @@ def test_a_root_spelled_any_way_sees_its_links_and_drops_what_they_replaced(tmp_
     writer.write(5, "default", HASH_B, {"post.html": b"b"})
     assert writer.is_current(5, "default", HASH_B) and not writer.has_build(5, "default", HASH_A)
     assert writer.read_file(5, "default", "post.html") == b"b"
+
+
+def test_a_first_version_is_published_by_renaming_the_folder_staged_with_its_link(writer: PackageWriter):
+    # A product with no folder yet: its link is staged in a folder of its own, which becomes the
+    # product's folder in one rename, so publishing makes no folder (the same inode before and after).
+    writer.stage(20, "default", "a" * 16, {"post.html": b"<p>first</p>"})
+    [staged] = (writer.root / ".ready").iterdir()
+    assert staged.is_dir() and not staged.is_symlink() and (staged / "default").is_symlink()
+    assert not writer.package_path(20, "default").parent.exists()
+    folder_inode = staged.stat().st_ino
+
+    assert writer.adopt(20, "default", "a" * 16).written
+
+    assert writer.read_file(20, "default", "post.html") == b"<p>first</p>"
+    assert writer.is_current(20, "default", "a" * 16)
+    assert writer.package_path(20, "default").parent.stat().st_ino == folder_inode
+    assert list((writer.root / ".ready").iterdir()) == []
+    assert writer.remove_orphan_builds() == 0
+
+
+def test_variants_staged_before_their_product_had_a_folder_are_all_published(writer: PackageWriter):
+    # Both links were staged in folders of their own; the second publish finds the product's
+    # folder made by the first, and moves its link into it.
+    writer.stage(21, "default", "b" * 16, {"post.html": b"<p>default</p>"})
+    writer.stage(21, "review", "c" * 16, {"post.html": b"<p>review</p>"})
+
+    writer.adopt(21, "default", "b" * 16)
+    writer.adopt(21, "review", "c" * 16)
+
+    assert writer.read_file(21, "default", "post.html") == b"<p>default</p>"
+    assert writer.read_file(21, "review", "post.html") == b"<p>review</p>"
+    assert list((writer.root / ".ready").iterdir()) == []
+    assert writer.remove_orphan_builds() == 0
+
+
+def test_a_staged_folder_without_its_link_is_not_published_as_an_empty_product_folder(writer: PackageWriter):
+    # A stage killed between making the folder and the link: publishing makes the link instead.
+    writer.stage(22, "default", "d" * 16, {"post.html": b"<p>d</p>"})
+    [staged] = (writer.root / ".ready").iterdir()
+    (staged / "default").unlink()
+
+    assert writer.adopt(22, "default", "d" * 16).written
+
+    assert writer.read_file(22, "default", "post.html") == b"<p>d</p>"
+    assert writer.remove_orphan_builds() == 0
+    assert list((writer.root / ".ready").iterdir()) == []
