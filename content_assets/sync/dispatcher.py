@@ -90,6 +90,10 @@ class DetailDispatcher:
         """Calls in flight or products waiting for one."""
         return bool(self._in_flight or self._backlog)
 
+    def seconds_left(self) -> float:
+        """How long what is left to fetch (the backlog and the calls in flight) takes at the pace."""
+        return (len(self._backlog) + len(self._in_flight)) / self._client.pacers["detail"].rate
+
     def enqueue(self, origin_product_nos: Iterable[int]) -> None:
         self._backlog.extend(origin_product_nos)
 

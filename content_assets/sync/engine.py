@@ -68,9 +68,11 @@ class _SyncLoop:
             elif self._lister.done and not dispatcher.has_backlog:
                 return
             now = time.perf_counter()
-            # In the tail (nothing left to ask for) every detail is written as it lands, so what
-            # follows each write (on_stored) is done when the last call returns, not after.
-            self._writer.flush_if_due(now, tail=self._lister.done and not dispatcher.has_backlog)
+            # In the tail (nothing left to ask for) every detail is written as it lands, and in
+            # the last flush interval writes come often (StoreWriter's ENDING_FLUSH_SECONDS), so
+            # what follows each write (on_stored) is done when the last call returns, not after.
+            ending = self._lister.done and dispatcher.seconds_left() < self._writer.flush_seconds
+            self._writer.flush_if_due(now, tail=self._lister.done and not dispatcher.has_backlog, ending=ending)
             if now - self._last_progress >= self._progress_every_seconds:
                 self._last_progress = now
                 self._log_progress(now)

@@ -144,3 +144,20 @@ def test_the_loop_stops_asking_for_pages_once_the_listing_has_ended(tmp_path: Pa
             report = run_sync(client, store, page_size=20, concurrency=2)
     assert report.details_fetched == live and report.pages == 3
     assert asked_after_the_end == []
+
+
+def test_near_the_end_details_are_written_in_small_chunks(tmp_path: Path):
+    # The warm-up stages the packages of each written chunk: with a write every flush_seconds,
+    # the last one before the tail held everything fetched since the previous write, staged all
+    # at once as the sync ended. Once the sync ends within a flush interval, writes come every
+    # ENDING_FLUSH_SECONDS (here from the start: 150 details at 20 req/s take about 6 s).
+    chunks: list[int] = []
+    with EmulatorServer(EmulatorConfig(products=150, seed=4, rate=20.0, port=0)) as server:
+        live = sum(1 for p in server.catalog.products if p.status_type != "DELETE")
+        with client_for(server, 20.0) as client, \
+                DuckDBStore(database_path=str(tmp_path / "db.duckdb")).connect() as store:
+            report = run_sync(client, store, flush_seconds=30.0,
+                              on_stored=lambda _store, numbers: chunks.append(len(numbers)))
+    assert report.details_fetched == live == sum(chunks)
+    # The first write holds the burst the bucket lets through at once; none holds half the sync.
+    assert max(chunks) <= live / 2, chunks
