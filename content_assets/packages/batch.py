@@ -1,5 +1,6 @@
-"""A package run's builds: every job through `PackageBuilder.build` on the package threads, which
-share one image pool and one set of download threads.
+"""A package run's builds: every job through `PackageBuilder`, published on the calling thread
+when its version is on disk already, else built on the package threads, which share one image
+pool and one set of download threads.
 
 One bad product never fails the batch: what went wrong is recorded per (product, variant). A full
 disk does: after the first ENOSPC no package starts, and every job not yet started fails with it.
@@ -10,6 +11,8 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -101,25 +104,69 @@ class _Batch:
         self.disk_full: DiskFullError | None = None  # set once, by the thread that collects
 
     def run(self, jobs: Sequence[Job], threads: int) -> None:
+        """Each job published on this thread when its version is on disk already, else built on
+        the package threads; outcomes collected in job order as they come."""
         with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="package") as pool:
-            futures = {pool.submit(self._build, job): job for job in jobs}
-            for index, (future, job) in enumerate(futures.items(), start=1):
-                if self._collect(future, job) and index % 200 == 0:
-                    self.log.info(f"packages: {index}/{len(jobs)} done")
+            started: deque[tuple[Future[BuildOutcome], Job]] = deque()
+            collected = 0
+            for job in jobs:
+                started.append((self._start(pool, job), job))
+                while started and started[0][0].done():
+                    collected += self._collect_next(started, collected, len(jobs))
+            while started:
+                collected += self._collect_next(started, collected, len(jobs))
 
-    def _build(self, job: Job) -> BuildOutcome:
-        number, variant = job
-        product = self.products.get(number)
-        if product is None:
-            raise LookupError(f"originProductNo {number} is queued but not in products")
+    def _start(self, pool: ThreadPoolExecutor, job: Job) -> Future[BuildOutcome]:
+        """Publishing a version on disk is a few file operations and much Python: one thread does
+        it faster than several fighting for the interpreter (982 staged packages: 0.55 s on one,
+        0.69-0.74 s on two, 0.91 s on four). So it is done here, and only packages to build, which
+        wait on downloads and pictures, go to the package threads. A job that cannot start (the
+        disk is full) fails with it."""
+        done: Future[BuildOutcome] = Future()
+        if self.out_of_space.is_set():
+            done.set_exception(DiskFullError(self.root))
+            return done
+        started = time.perf_counter()
+        try:
+            product = self._product(job)
+            inputs = self.builder.renderer.inputs_key(product, job[1])
+            published = self.builder.publish_on_disk(product, job[1], inputs, started)
+        except Exception as exc:  # noqa: BLE001 - recorded for this job by _collect
+            self._note_if_disk_full(exc)
+            done.set_exception(exc)
+            return done
+        if published is None:
+            return pool.submit(self._build_anew, job, inputs)
+        done.set_result(published)
+        return done
+
+    def _build_anew(self, job: Job, inputs: str) -> BuildOutcome:
         if self.out_of_space.is_set():
             raise DiskFullError(self.root)
-        try:
-            return self.builder.build(product, variant)
+        try:  # timed from here: a build's seconds leave out its wait for a thread
+            return self.builder.build_anew(self._product(job), job[1], inputs, time.perf_counter())
         except Exception as exc:
-            if as_disk_full(exc, self.root) is not None:
-                self.out_of_space.set()
+            self._note_if_disk_full(exc)
             raise
+
+    def _product(self, job: Job) -> PackageProduct:
+        product = self.products.get(job[0])
+        if product is None:
+            raise LookupError(f"originProductNo {job[0]} is queued but not in products")
+        return product
+
+    def _note_if_disk_full(self, exc: BaseException) -> None:
+        if as_disk_full(exc, self.root) is not None:
+            self.out_of_space.set()  # seen by every thread: no other package starts
+
+    def _collect_next(self, started: deque[tuple[Future[BuildOutcome], Job]], collected: int, total: int) -> int:
+        """Collect the oldest job started (waiting for it); 1 when it ran, else 0."""
+        future, job = started.popleft()
+        if not self._collect(future, job):
+            return 0
+        if (collected + 1) % 200 == 0:
+            self.log.info(f"packages: {collected + 1}/{total} done")
+        return 1
 
     def _collect(self, future: Future[BuildOutcome], job: Job) -> bool:
         """Wait for one job; False when it was cancelled, never started, because the disk is full."""

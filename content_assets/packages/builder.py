@@ -176,9 +176,19 @@ class PackageBuilder:
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
         inputs = self.renderer.inputs_key(product, variant)
+        published = self.publish_on_disk(product, variant, inputs, started)
+        return published if published is not None else self.build_anew(product, variant, inputs, started)
+
+    def publish_on_disk(self, product: PackageProduct, variant: str, inputs: str,
+                        started: float) -> BuildOutcome | None:
+        """The version these inputs (`inputs_key`) make, published, when it is on disk already
+        (staged during the sync, or unchanged): found without rendering or fetching. None when
+        it is not: `build_anew` makes it."""
         on_disk = self._plan_on_disk(product, variant, inputs)
-        if on_disk is not None:  # staged during the sync, or unchanged: found without rendering
-            return self._publish(on_disk, started)
+        return None if on_disk is None else self._publish(on_disk, started)
+
+    def build_anew(self, product: PackageProduct, variant: str, inputs: str, started: float) -> BuildOutcome:
+        """Plan, fetch, render and write the version, for inputs whose version is not on disk."""
         full = self.renderer.plan(product, variant)
         self.writer.remember_inputs(product.origin_product_no, variant, inputs, full.content_hash)
         plan = self._known_plan(full)

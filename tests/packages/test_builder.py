@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from commerce_emulator.images import render_product_image
+from content_assets.packages.batch import _Batch
 from content_assets.packages.media.image_pool import ImagePool
 from content_assets.packages.builder import PackageBuilder, PictureError
 from content_assets.packages.plan import PackageProduct, PackageRenderer, PackageSettings, TemplateSet
@@ -230,3 +231,54 @@ def test_a_torn_or_foreign_inputs_note_is_no_note(tmp_path: Path, downloads):
             note.write_text(text)
             renderer.plans = 0
             assert builder.build(item, "default").unchanged and renderer.plans == 1
+
+
+class ThreadNotingBuilder(PackageBuilder):
+    """Notes the thread each package was published or built on."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.published_on: dict[int, str] = {}
+        self.built_on: dict[int, str] = {}
+
+    def publish_on_disk(self, product, variant, inputs, started):
+        outcome = super().publish_on_disk(product, variant, inputs, started)
+        if outcome is not None:
+            self.published_on[product.origin_product_no] = threading.current_thread().name
+        return outcome
+
+    def build_anew(self, product, variant, inputs, started):
+        self.built_on[product.origin_product_no] = threading.current_thread().name
+        return super().build_anew(product, variant, inputs, started)
+
+
+class QuietLog:
+    def info(self, message: str) -> None: ...
+    warning = error = info
+
+
+def test_a_batch_publishes_versions_on_disk_on_its_own_thread_and_builds_the_rest_on_package_threads(
+        tmp_path: Path, downloads):
+    # Publishing a staged version is Python and a few file operations: one thread does it faster
+    # than several taking turns with the interpreter, so only packages to build go to the threads.
+    def fetch(url: str, max_bytes: int | None = None) -> bytes:
+        return render_product_image(11, 1, int(url.rsplit("/", 1)[1]))
+
+    items = {number: product(number, [f"cdn/{number}/{i}" for i in range(1, 3)]) for number in (31, 32, 33, 34)}
+    writer = PackageWriter(packages_dir=str(tmp_path / "packages"))
+    with ImagePool(workers=1, in_flight=4) as pool:
+        builder = ThreadNotingBuilder(PackageRenderer(TemplateSet(), PackageSettings()), writer,
+                                      writer.image_cache(), fetch, pool, downloads)
+        for number in (31, 33):
+            assert builder.prebuild(items[number], "default")
+        batch = _Batch(QuietLog(), builder, items, writer.root)
+        batch.run([(number, "default") for number in items], threads=2)
+
+    assert batch.failures == {}
+    assert [outcome.plan.origin_product_no for outcome in batch.outcomes] == [31, 32, 33, 34]  # in job order
+    assert [outcome.prebuilt for outcome in batch.outcomes] == [True, False, True, False]
+    assert set(builder.published_on.values()) == {threading.current_thread().name}
+    assert sorted(builder.built_on) == [32, 34]
+    assert all(name.startswith("package") for name in builder.built_on.values())
+    for number in items:
+        assert writer.read_file(number, "default", "post.html")
