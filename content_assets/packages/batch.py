@@ -128,9 +128,7 @@ class _Batch:
             return done
         started = time.perf_counter()
         try:
-            product = self._product(job)
-            inputs = self.builder.renderer.inputs_key(product, job[1])
-            published = self.builder.publish_on_disk(product, job[1], inputs, started)
+            published, inputs = self.builder.publish_on_disk(self._product(job), job[1], started)
         except Exception as exc:  # noqa: BLE001 - recorded for this job by _collect
             self._note_if_disk_full(exc)
             done.set_exception(exc)

@@ -175,17 +175,17 @@ class PackageBuilder:
 
     def build(self, product: PackageProduct, variant: str) -> BuildOutcome:
         started = time.perf_counter()
-        inputs = self.renderer.inputs_key(product, variant)
-        published = self.publish_on_disk(product, variant, inputs, started)
+        published, inputs = self.publish_on_disk(product, variant, started)
         return published if published is not None else self.build_anew(product, variant, inputs, started)
 
-    def publish_on_disk(self, product: PackageProduct, variant: str, inputs: str,
-                        started: float) -> BuildOutcome | None:
-        """The version these inputs (`inputs_key`) make, published, when it is on disk already
+    def publish_on_disk(self, product: PackageProduct, variant: str,
+                        started: float) -> tuple[BuildOutcome | None, str]:
+        """The version the product's plan inputs make, published, when it is on disk already
         (staged during the sync, or unchanged): found without rendering or fetching. None when
-        it is not: `build_anew` makes it."""
+        it is not, with the inputs' key (`inputs_key`) for `build_anew`, which makes it."""
+        inputs = self.renderer.inputs_key(product, variant)
         on_disk = self._plan_on_disk(product, variant, inputs)
-        return None if on_disk is None else self._publish(on_disk, started)
+        return (None if on_disk is None else self._publish(on_disk, started)), inputs
 
     def build_anew(self, product: PackageProduct, variant: str, inputs: str, started: float) -> BuildOutcome:
         """Plan, fetch, render and write the version, for inputs whose version is not on disk."""

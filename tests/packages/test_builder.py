@@ -241,11 +241,11 @@ class ThreadNotingBuilder(PackageBuilder):
         self.published_on: dict[int, str] = {}
         self.built_on: dict[int, str] = {}
 
-    def publish_on_disk(self, product, variant, inputs, started):
-        outcome = super().publish_on_disk(product, variant, inputs, started)
+    def publish_on_disk(self, product, variant, started):
+        outcome, inputs = super().publish_on_disk(product, variant, started)
         if outcome is not None:
             self.published_on[product.origin_product_no] = threading.current_thread().name
-        return outcome
+        return outcome, inputs
 
     def build_anew(self, product, variant, inputs, started):
         self.built_on[product.origin_product_no] = threading.current_thread().name
