@@ -34,6 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .layout import clear_folder
+
 _HEX = frozenset("0123456789abcdef")
 # Waits before a failed picture is tried again: after the 1st, 2nd, 3rd failure; then daily.
 RETRY_BACKOFF_SECONDS = (3600.0, 6 * 3600.0, 24 * 3600.0)
@@ -191,17 +193,7 @@ class ImageCache:
 
     def sweep(self) -> int:
         """Remove what a killed run left half-written; returns the entries removed."""
-        tmp = self.root / "tmp"
-        if not tmp.is_dir():
-            return 0
-        removed = 0
-        for entry in os.scandir(tmp):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                os.unlink(entry.path)
-            removed += 1
-        return removed
+        return clear_folder(self.root / "tmp")
 
     # -- paths and atomic writes --------------------------------------------------------------
 

@@ -12,6 +12,7 @@ rebuilt.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from resources.commerce_api.registry import DEFAULT_STORE
@@ -39,3 +40,18 @@ def carry_single_store_folder(packages_dir: str | Path) -> int:
             os.replace(root / entry, target / entry)
             moved += 1
     return moved
+
+
+def clear_folder(folder: Path) -> int:
+    """Remove everything in `folder` (files, links and folders alike), keeping the folder; the
+    entries removed (0 when it does not exist)."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for entry in os.scandir(folder):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+        removed += 1
+    return removed

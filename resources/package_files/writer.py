@@ -40,7 +40,7 @@ import dagster as dg
 from resources.commerce_api.registry import DEFAULT_STORE
 
 from .image_cache import ImageCache
-from .layout import BUILDS, CACHE, INPUTS, READY, STAGING, carry_single_store_folder, store_packages_dir
+from .layout import BUILDS, CACHE, INPUTS, READY, STAGING, carry_single_store_folder, clear_folder, store_packages_dir
 
 DEFAULT_PACKAGES_DIR = "data/packages"
 _VARIANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -334,15 +334,7 @@ class PackageWriter(dg.ConfigurableResource):
         to (unless `orphan_builds` is False: a sync stages versions for the package run to
         publish), half-written cache entries. Runs of the `duckdb` pool never overlap, so at the
         start of a run nothing in staging belongs to a live writer."""
-        staging_removed = 0
-        staging_root = self.root / STAGING
-        if staging_root.is_dir():
-            for entry in os.scandir(staging_root):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-                staging_removed += 1
+        staging_removed = clear_folder(self.root / STAGING)
         orphans = self.remove_orphan_builds() if orphan_builds else 0
         return SweepResult(staging_removed, orphans, self.image_cache().sweep())
 
@@ -352,12 +344,7 @@ class PackageWriter(dg.ConfigurableResource):
         versions."""
         orphans = 0
         builds, ready, inputs = self.root / BUILDS, self.root / READY, self.root / INPUTS
-        if ready.is_dir():
-            for entry in os.scandir(ready):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
+        clear_folder(ready)
         referenced = self._referenced_builds() if self.root.is_dir() else set()
         if builds.is_dir():
             for entry in os.scandir(builds):
