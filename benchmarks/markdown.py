@@ -266,6 +266,14 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
                   f"({fmt(timeline.get('before_first_run_seconds'), 's')} before the first one started: creating a "
                   f"run records its planned materializations). The runs recorded "
                   f"{fmt(timeline.get('materializations'))} materializations.", ""]
+        split = section.get("overhead_split") or {}
+        if split:
+            lines += [(f"Of the {fmt(section.get('overhead_seconds'), 's')} overhead, "
+                       f"{fmt(split.get('in_asset_bodies_seconds'), 's')} went in the asset functions' own bodies "
+                       f"beyond the floor (sign-in, first page, last call, writes, publishing) and "
+                       f"{fmt(split.get('outside_asset_bodies_seconds'), 's')} outside them (Dagster's run start-up "
+                       "and event records, the check steps, the time between the runs)"
+                       + _busy_split(busy) + "."), ""]
         lines += _table(["run / step", "starts at", "seconds", "materializations"], [
             row for run in timeline.get("runs", []) for row in (
                 [[f"**{run['job']}** ({run['status']})", fmt(run["starts_at_seconds"], "s"),
@@ -279,6 +287,14 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         lines += _table(["asset", "figures"], [
             [asset, ", ".join(f"{k} {fmt(v)}" for k, v in values.items())] for asset, values in assets.items()])
     return lines
+
+
+def _busy_split(busy: Mapping[str, Any]) -> str:
+    split = busy.get("overhead_split") or {}
+    if not split:
+        return ""
+    return (f"; beside the hog, {fmt(split.get('in_asset_bodies_seconds'), 's')} in them and "
+            f"{fmt(split.get('outside_asset_bodies_seconds'), 's')} outside")
 
 
 def _memory(report: Mapping[str, Any]) -> list[str]:

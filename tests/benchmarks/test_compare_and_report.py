@@ -109,9 +109,11 @@ def test_the_busy_end_to_end_run_stands_beside_the_quiet_one():
                           "run_seconds": seconds + 1, "materializations": 4, "steps": [step]}]}
 
     e2e = {"products": 1000, "wall_seconds": 52.0, "api_floor_seconds": 49.0, "overhead_seconds": 3.0,
-           "cpu_seconds": {"ours": 40.5, "emulator": 30.25}, "timeline": sync_step(49.5)}
+           "cpu_seconds": {"ours": 40.5, "emulator": 30.25}, "timeline": sync_step(49.5),
+           "overhead_split": {"in_asset_bodies_seconds": 1.75, "outside_asset_bodies_seconds": 1.25}}
     busy = {**e2e, "wall_seconds": 56.0, "overhead_seconds": 7.0, "cpu_hog": True,
-            "cpu_seconds": {"ours": 41.0, "emulator": 30.0}, "timeline": sync_step(49.75)}
+            "cpu_seconds": {"ours": 41.0, "emulator": 30.0}, "timeline": sync_step(49.75),
+            "overhead_split": {"in_asset_bodies_seconds": 4.5, "outside_asset_bodies_seconds": 2.5}}
     meta = _meta("quick")
 
     report = build_report({"e2e": StepOutcome("e2e", True, e2e, None, 60.0),
@@ -124,6 +126,9 @@ def test_the_busy_end_to_end_run_stands_beside_the_quiet_one():
     assert "7 s (wall 56 s, floor 49 s)" in markdown
     assert "| the sync step (catalog_sync), alone / beside the hog | 49.5 s / 49.75 s |" in markdown
     assert "| 40.5 s + 30.25 s / 41 s + 30 s |" in markdown
+    assert "Of the 3 s overhead, 1.75 s went in the asset functions' own bodies" in markdown
+    assert "and 1.25 s outside them" in markdown
+    assert "beside the hog, 4.5 s in them and 2.5 s outside." in markdown
 
 
 def test_a_step_that_fails_in_its_child_process_is_recorded_not_raised():
