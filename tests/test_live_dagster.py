@@ -73,6 +73,9 @@ def test_the_ui_shows_the_asset_graph_runs_a_materialization_and_shows_its_check
         try:
             page = browser.new_page()
             page.set_default_timeout(30_000)
+            # The assertions wait as long as the actions: expect's own default is 5 s, and on a
+            # loaded 2-core machine the asset graph once took longer than that to draw.
+            expect.set_options(timeout=30_000)
 
             page.goto(f"{live.url}/asset-groups/content_ops")
             for asset in ASSETS:
