@@ -180,20 +180,14 @@ def _run_timeline(called_at: float, returned_at: float) -> dict[str, Any]:
             start = stats.start_time or called_at
             end = stats.end_time or start
             steps = sorted(instance.get_run_step_stats(run.run_id), key=lambda s: s.start_time or 0)
-            bodies = _asset_body_seconds(instance, run.run_id)
+            outputs = _first_outputs(instance, run.run_id)
             runs.append({
                 "job": run.job_name,
                 "status": run.status.value,
                 "starts_at_seconds": round(start - called_at, 3),
                 "run_seconds": round(end - start, 3),
                 "materializations": stats.materializations,
-                "steps": [{
-                    "step": step.step_key,
-                    "starts_at_seconds": round((step.start_time or start) - start, 3),
-                    "seconds": round((step.end_time or 0) - (step.start_time or 0), 3),
-                    "materializations": len(step.materialization_events),
-                    **({"body_seconds": round(bodies[step.step_key], 3)} if step.step_key in bodies else {}),
-                } for step in steps],
+                "steps": [_step_row(step, start, outputs) for step in steps],
             })
     runs.sort(key=lambda run: run["starts_at_seconds"])
     in_runs = sum(run["run_seconds"] for run in runs)
@@ -206,25 +200,34 @@ def _run_timeline(called_at: float, returned_at: float) -> dict[str, Any]:
     }
 
 
-def _asset_body_seconds(instance: Any, run_id: str) -> dict[str, float]:
-    """Each asset step's own function, timed from the step's start to its first output: the assets
-    do their work before they yield or return (check steps interleave theirs with Dagster's
-    records of each result, so they are not split)."""
+def _step_row(step: Any, run_start: float, first_outputs: dict[str, float]) -> dict[str, Any]:
+    row = {
+        "step": step.step_key,
+        "starts_at_seconds": round((step.start_time or run_start) - run_start, 3),
+        "seconds": round((step.end_time or 0) - (step.start_time or 0), 3),
+        "materializations": len(step.materialization_events),
+    }
+    body = _body_seconds(step, first_outputs)
+    if body is not None:
+        row["body_seconds"] = round(body, 3)
+    return row
+
+
+def _first_outputs(instance: Any, run_id: str) -> dict[str, float]:
+    """When each step of the run yielded its first output."""
     import dagster as dg
 
-    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_OUTPUT, dg.DagsterEventType.ASSET_MATERIALIZATION}
-    started: dict[str, float] = {}
-    first_output: dict[str, float] = {}
-    materialized: set[str] = set()
-    for entry in instance.all_logs(run_id, of_type=kinds):
-        step, kind = entry.step_key, entry.dagster_event.event_type if entry.dagster_event else None
-        if step is None:
-            continue
-        if kind == dg.DagsterEventType.STEP_START:
-            started[step] = entry.timestamp
-        elif kind == dg.DagsterEventType.STEP_OUTPUT:
-            first_output.setdefault(step, entry.timestamp)
-        else:
-            materialized.add(step)
-    return {step: first_output[step] - started[step] for step in materialized
-            if step in started and step in first_output}
+    first: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT):
+        if entry.step_key is not None:
+            first.setdefault(entry.step_key, entry.timestamp)
+    return first
+
+
+def _body_seconds(step: Any, first_outputs: dict[str, float]) -> float | None:
+    """An asset step's own function, timed from the step's start to its first output: the assets
+    do their work before they yield or return. None for a step that materializes nothing (check
+    steps interleave their work with Dagster's record of each result, so they are not split)."""
+    if not step.materialization_events or step.start_time is None or step.step_key not in first_outputs:
+        return None
+    return first_outputs[step.step_key] - step.start_time
