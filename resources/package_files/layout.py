@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from resources.commerce_api.registry import DEFAULT_STORE
 
@@ -40,6 +42,20 @@ def carry_single_store_folder(packages_dir: str | Path) -> int:
             os.replace(root / entry, target / entry)
             moved += 1
     return moved
+
+
+T = TypeVar("T")
+
+
+def in_folder_made_if_missing(step: Callable[[], T], folder: Path) -> T:
+    """Run `step` (which writes into `folder`); when it fails for want of the folder, make it and
+    run `step` again. A run writes thousands of files into folders that nearly always exist: this
+    costs no system call for them, where an up-front `mkdir(exist_ok=True)` costs one each."""
+    try:
+        return step()
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        return step()
 
 
 def clear_folder(folder: Path) -> int:

@@ -30,7 +30,7 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +40,17 @@ import dagster as dg
 from resources.commerce_api.registry import DEFAULT_STORE
 
 from .image_cache import ImageCache
-from .layout import BUILDS, CACHE, INPUTS, READY, STAGING, carry_single_store_folder, clear_folder, store_packages_dir
+from .layout import (
+    BUILDS,
+    CACHE,
+    INPUTS,
+    READY,
+    STAGING,
+    carry_single_store_folder,
+    clear_folder,
+    in_folder_made_if_missing,
+    store_packages_dir,
+)
 
 DEFAULT_PACKAGES_DIR = "data/packages"
 _VARIANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -190,9 +200,9 @@ class PackageWriter(dg.ConfigurableResource):
         target = os.path.relpath(build, link.parent)
         try:
             if link.parent.is_dir():
-                _retry_in_new_folder(lambda: os.symlink(target, ready), ready.parent)
+                in_folder_made_if_missing(lambda: os.symlink(target, ready), ready.parent)
                 return
-            _retry_in_new_folder(lambda: ready.mkdir(exist_ok=True), ready.parent)
+            in_folder_made_if_missing(lambda: ready.mkdir(exist_ok=True), ready.parent)
             os.symlink(target, ready / link.name)
         except FileExistsError:
             pass
@@ -216,8 +226,8 @@ class PackageWriter(dg.ConfigurableResource):
         if _same_bytes(path, data):
             return
         temporary = self.root / STAGING / f"inputs-{uuid.uuid4().hex}"
-        _retry_in_new_folder(lambda: _write_unsynced(temporary, data), temporary.parent)
-        _retry_in_new_folder(lambda: os.replace(temporary, path), path.parent)
+        in_folder_made_if_missing(lambda: _write_unsynced(temporary, data), temporary.parent)
+        in_folder_made_if_missing(lambda: os.replace(temporary, path), path.parent)
 
     def content_hash_of_inputs(self, origin_product_no: int, variant: str, inputs_key: str) -> str | None:
         """The content hash `remember_inputs` noted for these inputs, None when it noted none."""
@@ -241,20 +251,19 @@ class PackageWriter(dg.ConfigurableResource):
         seconds spent linking)."""
         for name in files:
             check_file_name(name)
-        builds = self.root / BUILDS
-        staging_root = self.root / STAGING
-        builds.mkdir(parents=True, exist_ok=True)
-        staging_root.mkdir(parents=True, exist_ok=True)
-
         bytes_written = linked = 0
         link_seconds = 0.0
         if not build.is_dir():
-            staging = staging_root / uuid.uuid4().hex
+            staging = self.root / STAGING / uuid.uuid4().hex
             written: list[Path] = []
             try:
+                in_folder_made_if_missing(staging.mkdir, staging.parent)
+                folders = {staging}  # made: each folder of the version once, not once a file
                 for name, content in files.items():
                     target = staging / name
-                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.parent not in folders:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        folders.add(target.parent)
                     started = time.perf_counter()
                     if isinstance(content, Path):
                         bytes_written += _link_or_copy(content, target)
@@ -272,7 +281,7 @@ class PackageWriter(dg.ConfigurableResource):
                 # written, they share journal commits instead of paying one each.
                 for path in written:
                     _fsync(path)
-                os.rename(staging, build)
+                in_folder_made_if_missing(lambda: os.rename(staging, build), build.parent)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 full = as_disk_full(exc, self.root)
@@ -293,7 +302,7 @@ class PackageWriter(dg.ConfigurableResource):
             _publish_ready_folder(ready, link)
         else:
             new_link = ready if kind == "link" else self._link_in_staging(build, link)
-            _retry_in_new_folder(lambda: os.replace(new_link, link), link.parent)
+            in_folder_made_if_missing(lambda: os.replace(new_link, link), link.parent)
         if previous is not None and previous != build and previous.parent == self.root / BUILDS \
                 and not _same_folder(previous, build):
             shutil.rmtree(previous, ignore_errors=True)
@@ -302,7 +311,7 @@ class PackageWriter(dg.ConfigurableResource):
         new_link = self.root / STAGING / f"link-{uuid.uuid4().hex}"
         target = os.path.relpath(build, link.parent)
         with _stops_when_disk_full(self.root):
-            _retry_in_new_folder(lambda: os.symlink(target, new_link), new_link.parent)
+            in_folder_made_if_missing(lambda: os.symlink(target, new_link), new_link.parent)
         return new_link
 
     def read_file(self, origin_product_no: int, variant: str, name: str) -> bytes:
@@ -465,15 +474,6 @@ def _same_folder(one: Path, other: Path) -> bool:
         return os.path.samefile(one, other)
     except OSError:
         return False
-
-
-def _retry_in_new_folder(step: Callable[[], None], folder: Path) -> None:
-    """Run `step`; when it fails for want of `folder`, make the folder and run it again."""
-    try:
-        step()
-    except FileNotFoundError:
-        folder.mkdir(parents=True, exist_ok=True)
-        step()
 
 
 def _tree_size(folder: Path) -> int:
