@@ -259,8 +259,7 @@ class PackageBuilder:
             failure = self.cache.failure_of(url)
             if failure is None or failure.due(now):
                 continue
-            known = self.cache.source_of(url)  # it failed, but another run has since got it
-            if known is None or self.cache.normalized(known.sha256, self.settings.image.key) is None:
+            if self.cache.image_of(url, self.settings.image.key) is None:  # or another run has since got it
                 waiting.append(MissingImage(position, url, failure.reason))
         return waiting
 
@@ -331,8 +330,7 @@ class PackageBuilder:
             for index, url in enumerate(urls):
                 if index + 1 in skip:
                     continue
-                known = self.cache.source_of(url)
-                cached = self.cache.normalized(known.sha256, key) if known else None
+                cached = self.cache.image_of(url, key)
                 if cached is not None:
                     ready[index] = cached
                     timings.images_cached += 1
@@ -365,17 +363,21 @@ class PackageBuilder:
         downloaded = time.perf_counter()
         source_sha256 = hashlib.sha256(data).hexdigest()
         hashed = time.perf_counter()
-        self.cache.remember_source(url, source_sha256, len(data))
-        cached = self.cache.normalized(source_sha256, self.settings.image.key)
-        future = None if cached is not None else self.pool.submit(self._normalize_and_store, data, source_sha256)
+        key = self.settings.image.key
+        cached = self.cache.normalized(source_sha256, key)
+        future = None
+        if cached is not None:
+            self.cache.remember_image(url, key, cached)
+        else:  # the URL's record is written with the image, once it is normalized
+            future = self.pool.submit(self._normalize_and_store, data, source_sha256, url)
         return _Fetched(source_sha256, len(data), cached, future, downloaded - started, hashed - downloaded)
 
-    def _normalize_and_store(self, data: bytes, source_sha256: str) -> _Normalized:
+    def _normalize_and_store(self, data: bytes, source_sha256: str, url: str) -> _Normalized:
         """In a pool thread: normalize and put the result in the cache there, so the cache's
         write and fsync overlap other pictures' work instead of holding up the package thread."""
         result = normalize_image(data, self.settings.image)
         cached = self.cache.store_normalized(source_sha256, len(data), self.settings.image.key, result.data,
-                                             _info(result))
+                                             _info(result), url=url)
         return _Normalized(cached, result.normalize_seconds, result.hash_seconds)
 
     def _finish_image(self, item: tuple[int, Future[_Fetched]], urls: tuple[str, ...],

@@ -3,10 +3,12 @@
 Layout under the cache root (`PACKAGES_DIR/.cache`, on the packages' file system so package
 folders can hard-link cached images instead of copying them):
 
-    urls/ab/<sha256 of url>.json            which source content a URL served (sha256, size)
+    urls/ab/<sha256 of url>.json            which source content a URL served (sha256, size) and
+                                            its normalized images' hashes and sizes, by settings key
     failures/ab/<sha256 of url>.json        why a URL gave no picture, and when to try it again
     images/cd/<source sha256>-<key>.jpg     the normalized image for one set of settings
-    images/cd/<source sha256>-<key>.json    its hashes and size, written last (the commit marker)
+    images/cd/<source sha256>-<key>.json    the record of the URL that first served it: a hard link
+                                            to that URL's record file, made last (the commit marker)
     keyframes/ef/<video sha256>-<key>-n<N>/ the keyframes of a video and their index.json
     tmp/                                    files being written; swept at the start of a run
 
@@ -14,6 +16,12 @@ A source is downloaded once: its URL maps to its content hash, and equal content
 different URLs is normalized once. Product images on Naver's CDN live at upload-unique URLs,
 which is what makes mapping a URL to content safe. Every file is written to `tmp/` and renamed
 into place, so a reader finds a whole entry or none.
+
+A picture costs two new files, the JPEG and its URL's record; the record found by content is the
+same file under a second name. A new file is the dearest thing a cache write does (on ext4
+without a journal, 0.3-1.2 ms of kernel time after a large delete, against 0.03 ms for a link),
+and a run of a thousand products writes some five thousand pictures. A record by content written
+before this layout (the image's own hashes, with `sourceSizeBytes`) reads as before.
 
 A URL that gave no usable picture (404, not an image, too big, ...) is tried again only after a
 backoff that grows with each failure. The sync's warm-up and the package run share these records,
@@ -23,6 +31,7 @@ picked up by the first run after its retry is due.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -34,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import clear_folder
+from .layout import clear_folder, in_folder_made_if_missing
 
 _HEX = frozenset("0123456789abcdef")
 # Waits before a failed picture is tried again: after the 1st, 2nd, 3rd failure; then daily.
@@ -113,6 +122,14 @@ class ImageCache:
         if not path.exists():
             self._write_json(path, {"url": url, "sha256": _check_hex(sha256, "sha256"), "sizeBytes": size_bytes})
 
+    def remember_image(self, url: str, settings_key: str, image: CachedImage) -> None:
+        """Note that `url` served the source of `image` (a picture cached from another URL), so the
+        next lookup of this URL reads one record."""
+        path = self._url_path(url)
+        images = self._images_of(path, image.source_sha256) | {settings_key: _record(image.info)}
+        self._write_json(path, {"url": url, "sha256": image.source_sha256, "sizeBytes": image.source_size_bytes,
+                                "images": images})
+
     # -- sources that failed --------------------------------------------------------------------
 
     def failure_of(self, url: str) -> SourceFailure | None:
@@ -145,20 +162,67 @@ class ImageCache:
 
     # -- normalized images --------------------------------------------------------------------
 
-    def normalized(self, source_sha256: str, settings_key: str) -> CachedImage | None:
-        image_path, info_path = self._image_paths(source_sha256, settings_key)
-        record = self._read_json(info_path)
-        if record is None or not image_path.is_file():
+    def image_of(self, url: str, settings_key: str) -> CachedImage | None:
+        """The normalized image of the picture at `url` for these settings, None when there is none."""
+        record = self._read_json(self._url_path(url))
+        if record is None:
             return None
-        return CachedImage(image_path, _info(record), source_sha256, int(record["sourceSizeBytes"]))
+        source, images = record.get("sha256"), record.get("images")
+        if not isinstance(source, str) or not source or not set(source) <= _HEX:
+            return None  # torn: the picture is simply fetched again
+        entry = images.get(settings_key) if isinstance(images, dict) else None
+        if entry is None:  # a record from before images were noted by URL: found by content
+            return self.normalized(source, settings_key)
+        return self._cached(source, settings_key, entry, record.get("sizeBytes"))
+
+    def normalized(self, source_sha256: str, settings_key: str) -> CachedImage | None:
+        """The normalized image of this source content for these settings, whatever URL served it."""
+        _, record_path = self._image_paths(source_sha256, settings_key)
+        record = self._read_json(record_path)
+        if record is None:
+            return None
+        images = record.get("images")
+        if images is None:  # written before this layout: the image's own record
+            return self._cached(source_sha256, settings_key, record, record.get("sourceSizeBytes"))
+        entry = images.get(settings_key) if isinstance(images, dict) else None
+        return None if entry is None else self._cached(source_sha256, settings_key, entry, record.get("sizeBytes"))
 
     def store_normalized(
-        self, source_sha256: str, source_size_bytes: int, settings_key: str, data: bytes, info: ImageInfo
+        self, source_sha256: str, source_size_bytes: int, settings_key: str, data: bytes, info: ImageInfo,
+        *, url: str | None = None,
     ) -> CachedImage:
-        image_path, info_path = self._image_paths(source_sha256, settings_key)
+        """Put a normalized image in the cache; with `url`, the URL's record notes it too and is
+        the record found by content (one file, two names)."""
+        image_path, record_path = self._image_paths(source_sha256, settings_key)
         self._write_bytes(image_path, data)
-        self._write_json(info_path, {**_record(info), "sourceSizeBytes": source_size_bytes})
+        record = {"sha256": source_sha256, "sizeBytes": source_size_bytes, "images": {settings_key: _record(info)}}
+        if url is None:
+            self._write_json(record_path, record)
+        else:
+            url_path = self._url_path(url)
+            record["images"] = self._images_of(url_path, source_sha256) | record["images"]
+            record = {"url": url, **record}
+            self._write_json(url_path, record)
+            self._link(url_path, record_path, record)
         return CachedImage(image_path, info, source_sha256, source_size_bytes)
+
+    def _cached(self, source_sha256: str, settings_key: str, entry: object, source_size_bytes: object
+                ) -> CachedImage | None:
+        """The entry's image, None when its JPEG is gone or the record does not hold together."""
+        image_path, _ = self._image_paths(source_sha256, settings_key)
+        try:
+            image = CachedImage(image_path, _info(entry), source_sha256, int(source_size_bytes))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError):
+            return None
+        return image if image_path.is_file() else None
+
+    def _images_of(self, url_path: Path, source_sha256: str) -> dict:
+        """The images an existing record of this URL notes for the same content (other settings)."""
+        record = self._read_json(url_path)
+        if record is None or record.get("sha256") != source_sha256:
+            return {}
+        images = record.get("images")
+        return images if isinstance(images, dict) else {}
 
     # -- video keyframes ----------------------------------------------------------------------
 
@@ -217,7 +281,10 @@ class ImageCache:
         return self.root / "keyframes" / video_sha256[:2] / stem
 
     def _tmp_path(self) -> Path:
-        return self.root / "tmp" / uuid.uuid4().hex
+        # A folder of the thread's own: a new file is made under its folder's lock, which on a
+        # slow file system (ext4 without a journal spends up to a millisecond finding a free
+        # inode) the image pool's threads would otherwise queue on, spinning.
+        return self.root / "tmp" / f"t{threading.get_native_id() % 16:x}" / uuid.uuid4().hex
 
     def _write_json(self, path: Path, record: dict) -> None:
         # Not synced: a record lost or torn by a power cut reads as a cache miss (see _read_json).
@@ -225,10 +292,21 @@ class ImageCache:
 
     def _write_bytes(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         temporary = self._tmp_path()
-        temporary.parent.mkdir(parents=True, exist_ok=True)
-        self._write_file(temporary, data, durable=durable)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary, path)
+        in_folder_made_if_missing(lambda: self._write_file(temporary, data, durable=durable), temporary.parent)
+        in_folder_made_if_missing(lambda: os.replace(temporary, path), path.parent)
+
+    def _link(self, existing: Path, path: Path, record: dict) -> None:
+        """`path` as a second name of the record file `existing`, replacing what was there in one
+        step; a copy of `record` where the file system has no hard links."""
+        temporary = self._tmp_path()
+        try:
+            in_folder_made_if_missing(lambda: os.link(existing, temporary), temporary.parent)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+            self._write_json(path, record)
+            return
+        in_folder_made_if_missing(lambda: os.replace(temporary, path), path.parent)
 
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         with open(path, "wb") as handle:
