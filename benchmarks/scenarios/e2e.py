@@ -75,6 +75,31 @@ def draw_pictures(params: dict[str, Any]) -> dict[str, Any]:
     return {"pictures_drawn": drawn, "seconds": round(time.perf_counter() - started, 3), "folder": str(folder)}
 
 
+def bare_picture_cpu(params: dict[str, Any], sample: int = 200) -> dict[str, Any]:
+    """The CPU the catalog's pictures cost at the least: an even sample of them normalized one
+    after another on this thread (decode, resize, encode, perceptual hash; nothing written, no
+    HTTP, no threads), scaled to all of them. Measured in the run's process once it is over (the
+    hog stopped): how fast this machine does the picture work that any client must do."""
+    from content_assets.packages.media.normalize import (
+        NormalizeSettings,
+        normalize_image,
+    )
+
+    seed = int(params.get("seed", 42))
+    catalog = Catalog(int(params.get("products", 1000)), seed)
+    pictures = [(product.origin_product_no, number) for product in catalog.products
+                for number in range(1, product.image_count + 1)]
+    shelf, settings = ImageShelf(_picture_folder(params)), NormalizeSettings()
+    chosen = pictures[::max(1, len(pictures) // sample)]
+    data = [shelf.get(seed, number, image) for number, image in chosen]
+    started = time.thread_time()
+    for picture in data:
+        normalize_image(picture, settings)
+    per_picture = (time.thread_time() - started) / max(1, len(data))
+    return {"pictures": len(pictures), "sampled": len(data), "ms_per_picture": round(per_picture * 1000, 2),
+            "cpu_seconds": round(per_picture * len(pictures), 2)}
+
+
 def _picture_folder(params: dict[str, Any]) -> Path:
     return Path(params.get("image_folder") or PICTURE_FOLDER)
 
@@ -129,6 +154,7 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         requests = emulator.stats()["requests"]
         timeline = _run_timeline(called_at, returned_at)
 
+    bare = bare_picture_cpu(params)
     api_floor = floor_seconds(requests, rate)
     in_bodies = sum(step.get("body_seconds", 0.0) for run in timeline["runs"] for step in run["steps"]) - api_floor
     breakdown = {
@@ -152,6 +178,11 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         # CPU time spent during the run: ours (this process and its finished children) and the
         # emulator's (its API and its picture rendering, which a real CDN does elsewhere).
         "cpu_seconds": cpu,
+        # What the run's CPU comes to beside the bare cost of its pictures on this machine (see
+        # bare_picture_cpu): a ratio that holds from machine to machine where seconds do not.
+        "cpu_ms_per_product": round(cpu["ours"] * 1000 / products, 1),
+        "bare_pictures": bare,
+        "cpu_vs_bare_pictures": round(cpu["ours"] / bare["cpu_seconds"], 2) if bare["cpu_seconds"] else None,
         "import_seconds": round(import_seconds, 3),
         "instance_setup_seconds": round(instance_setup_seconds, 3),
         "api_calls": api_calls(requests),
