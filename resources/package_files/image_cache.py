@@ -281,9 +281,9 @@ class ImageCache:
         return self.root / "keyframes" / video_sha256[:2] / stem
 
     def _tmp_path(self) -> Path:
-        # A folder of the thread's own: a new file is made under its folder's lock, which on a
-        # slow file system (ext4 without a journal spends up to a millisecond finding a free
-        # inode) the image pool's threads would otherwise queue on, spinning.
+        # One of 16 folders, by thread: a new file is made under its folder's lock, which on a
+        # slow file system (ext4 without a journal can spend a millisecond finding a free inode)
+        # the image pool's threads would otherwise queue on, spinning.
         return self.root / "tmp" / f"t{threading.get_native_id() % 16:x}" / uuid.uuid4().hex
 
     def _write_json(self, path: Path, record: dict) -> None:
