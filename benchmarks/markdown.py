@@ -239,6 +239,7 @@ def _cpu(section: Mapping[str, Any]) -> str:
 
 def _e2e(report: Mapping[str, Any]) -> list[str]:
     section, busy = report["e2e"], report.get("e2e_busy") or {}
+    bare = section.get("bare_pictures") or {}
     lines = ["## End to end through Dagster", ""] + _error_line(section)
     if _skip(section):
         return lines
@@ -258,7 +259,8 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
          f"{fmt(busy.get('cpu_ms_per_product'), 'ms')}"],
         ["ours ÷ the bare CPU of the catalog's pictures (normalized one by one, nothing else), alone / beside "
          "the hog", f"{fmt(section.get('cpu_vs_bare_pictures'), 'x')} / {fmt(busy.get('cpu_vs_bare_pictures'), 'x')}"
-         + _bare(section)],
+         + (f" ({fmt(bare.get('pictures'))} pictures at {fmt(bare.get('ms_per_picture'), 'ms')} each on this "
+            f"machine, {fmt(bare.get('cpu_seconds'), 's')} in all)" if bare else "")],
         ["imports (not in wall)", fmt(section.get("import_seconds"), "s")],
         ["instance set-up (not in wall)", fmt(section.get("instance_setup_seconds"), "s")],
         ["first day, partitions", f"{section.get('first_day', '—')}, {fmt(section.get('partitions'))}"],
@@ -292,14 +294,6 @@ def _e2e(report: Mapping[str, Any]) -> list[str]:
         lines += _table(["asset", "figures"], [
             [asset, ", ".join(f"{k} {fmt(v)}" for k, v in values.items())] for asset, values in assets.items()])
     return lines
-
-
-def _bare(section: Mapping[str, Any]) -> str:
-    bare = section.get("bare_pictures") or {}
-    if not bare:
-        return ""
-    return (f" ({fmt(bare.get('pictures'))} pictures at {fmt(bare.get('ms_per_picture'), 'ms')} each on this machine, "
-            f"{fmt(bare.get('cpu_seconds'), 's')} in all)")
 
 
 def _busy_split(busy: Mapping[str, Any]) -> str:
