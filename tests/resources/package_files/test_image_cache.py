@@ -3,6 +3,7 @@ picture is two new files, and a cache of the earlier layout still reads."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from pathlib import Path
@@ -106,3 +107,15 @@ def test_keyframes_are_stored_as_one_entry(tmp_path: Path):
 def test_only_lowercase_hex_digests_name_cache_files(tmp_path: Path, digest: str):
     with pytest.raises(ValueError):
         ImageCache(tmp_path).store_normalized(digest, 1, KEY, b"x", INFO)
+
+
+def test_where_the_file_system_has_no_hard_links_the_record_by_content_is_a_copy(tmp_path: Path, monkeypatch):
+    def no_links(source, target):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr("resources.package_files.image_cache.os.link", no_links)
+    cache = ImageCache(tmp_path)
+    stored = cache.store_normalized(SOURCE, 1234, KEY, b"jpeg", INFO, url="https://cdn.example/a.jpg")
+    assert cache.normalized(SOURCE, KEY) == stored == cache.image_of("https://cdn.example/a.jpg", KEY)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len({p.stat().st_ino for p in files}) == 3  # the JPEG and two records
