@@ -19,8 +19,8 @@ into place, so a reader finds a whole entry or none.
 
 A picture costs two new files, the JPEG and its URL's record; the record found by content is the
 same file under a second name. A new file is the dearest thing a cache write does (on ext4
-without a journal, 0.3-1.2 ms of kernel time after a large delete, against 0.03 ms for a link),
-and a run of a thousand products writes some five thousand pictures. A record by content written
+without a journal, 0.03-1.2 ms of kernel time by the state of the file system, against 0.03 ms
+for a link), and a run of a thousand products writes some five thousand pictures. A record by content written
 before this layout (the image's own hashes, with `sourceSizeBytes`) reads as before.
 
 A URL that gave no usable picture (404, not an image, too big, ...) is tried again only after a
