@@ -31,7 +31,6 @@ picked up by the first run after its retry is due.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -43,7 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import clear_folder, in_folder_made_if_missing
+from .layout import NO_HARD_LINKS, clear_folder, in_folder_made_if_missing
 
 _HEX = frozenset("0123456789abcdef")
 # Waits before a failed picture is tried again: after the 1st, 2nd, 3rd failure; then daily.
@@ -95,10 +94,20 @@ class SourceFailure:
         return now >= self.retry_after
 
 
+def _is_hex(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and set(value) <= _HEX
+
+
 def _check_hex(value: str, what: str) -> str:
-    if not value or len(value) > 64 or not set(value) <= _HEX:
+    if not _is_hex(value):
         raise ValueError(f"{what} must be a lowercase hex digest, got {value!r}")
     return value
+
+
+def _entry(record: dict, settings_key: str) -> object:
+    """A record's image for these settings (None when it notes none)."""
+    images = record.get("images")
+    return images.get(settings_key) if isinstance(images, dict) else None
 
 
 class ImageCache:
@@ -167,10 +176,10 @@ class ImageCache:
         record = self._read_json(self._url_path(url))
         if record is None:
             return None
-        source, images = record.get("sha256"), record.get("images")
-        if not isinstance(source, str) or not source or not set(source) <= _HEX:
+        source = record.get("sha256")
+        if not _is_hex(source):
             return None  # torn: the picture is simply fetched again
-        entry = images.get(settings_key) if isinstance(images, dict) else None
+        entry = _entry(record, settings_key)
         if entry is None:  # a record from before images were noted by URL: found by content
             return self.normalized(source, settings_key)
         return self._cached(source, settings_key, entry, record.get("sizeBytes"))
@@ -181,10 +190,9 @@ class ImageCache:
         record = self._read_json(record_path)
         if record is None:
             return None
-        images = record.get("images")
-        if images is None:  # written before this layout: the image's own record
+        if "images" not in record:  # written before this layout: the image's own record
             return self._cached(source_sha256, settings_key, record, record.get("sourceSizeBytes"))
-        entry = images.get(settings_key) if isinstance(images, dict) else None
+        entry = _entry(record, settings_key)
         return None if entry is None else self._cached(source_sha256, settings_key, entry, record.get("sizeBytes"))
 
     def store_normalized(
@@ -293,7 +301,7 @@ class ImageCache:
     def _write_bytes(self, path: Path, data: bytes, *, durable: bool = True) -> None:
         temporary = self._tmp_path()
         in_folder_made_if_missing(lambda: self._write_file(temporary, data, durable=durable), temporary.parent)
-        in_folder_made_if_missing(lambda: os.replace(temporary, path), path.parent)
+        self._move_into_place(temporary, path)
 
     def _link(self, existing: Path, path: Path, record: dict) -> None:
         """`path` as a second name of the record file `existing`, replacing what was there in one
@@ -302,10 +310,14 @@ class ImageCache:
         try:
             in_folder_made_if_missing(lambda: os.link(existing, temporary), temporary.parent)
         except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            if exc.errno not in NO_HARD_LINKS:
                 raise
             self._write_json(path, record)
             return
+        self._move_into_place(temporary, path)
+
+    @staticmethod
+    def _move_into_place(temporary: Path, path: Path) -> None:
         in_folder_made_if_missing(lambda: os.replace(temporary, path), path.parent)
 
     def _write_file(self, path: Path, data: bytes, *, durable: bool = True) -> None:

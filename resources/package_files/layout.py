@@ -11,6 +11,7 @@ rebuilt.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from collections.abc import Callable
@@ -45,6 +46,9 @@ def carry_single_store_folder(packages_dir: str | Path) -> int:
 
 
 T = TypeVar("T")
+# What os.link raises where hard links cannot be made (another file system, one without links, too
+# many links to one file): the caller copies instead.
+NO_HARD_LINKS = frozenset({errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP})
 
 
 def in_folder_made_if_missing(step: Callable[[], T], folder: Path) -> T:

@@ -44,6 +44,7 @@ from .layout import (
     BUILDS,
     CACHE,
     INPUTS,
+    NO_HARD_LINKS,
     READY,
     STAGING,
     carry_single_store_folder,
@@ -416,7 +417,7 @@ def _link_or_copy(source: Path, target: Path) -> int:
         os.link(source, target)
         return 0
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+        if exc.errno not in NO_HARD_LINKS:
             raise
     shutil.copyfile(source, target)
     return target.stat().st_size
