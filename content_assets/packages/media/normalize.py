@@ -3,11 +3,14 @@
 Runs in the image pool's threads (content_assets.packages.media.image_pool), so everything here is a plain
 function of bytes and settings that keeps no state between calls. A phone photo carries EXIF with
 the GPS position of the seller's home or shop, its camera and time, and often a JPEG comment; none
-of it may reach a public post, so the output is a fresh JPEG written from pixels only.
+of it may reach a public post, so the output is a fresh JPEG written from pixels only, or, where
+re-encoding could only lose detail, the photo's own compressed pixels with every other segment
+dropped (content_assets.packages.media.jpeg_markers).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import time
@@ -16,13 +19,16 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps
 
-from content_assets.packages.media.perceptual_hash import perceptual_hash
+from content_assets.packages.media.jpeg_markers import picture_only
+from content_assets.packages.media.perceptual_hash import THUMBNAIL_SIDE, perceptual_hash
 
 # Bump when the output of normalize_image changes for the same input and settings: cached
 # normalized images are keyed by it.
 # 2: JPEG draft scaling really happens for big photos (v1 asked for a height no photo has, so a
 # 4032x3024 phone photo was decoded whole); BICUBIC instead of LANCZOS (see RESAMPLE).
-NORMALIZER_VERSION = "2"
+# 3: a JPEG that re-encoding could only make worse is kept as stored, its other segments dropped
+# (_as_stored); hashes come from a thumbnail of the same size at every scale (perceptual_hash).
+NORMALIZER_VERSION = "3"
 # EXIF orientations that ImageOps.exif_transpose turns or mirrors (1 is upright); from 5 on the
 # stored picture is on its side, so its stored height becomes the width.
 _TURNED = frozenset(range(2, 9))
@@ -83,6 +89,9 @@ def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedIma
             raise ImageDecodeError(f"image of {image.width}x{image.height} pixels exceeds the {MAX_PIXELS:,}-pixel "
                                    f"limit (a decompression bomb or an unreasonably large picture)")
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+        as_stored = _as_stored(source, image, orientation, settings)
+        if as_stored is not None:
+            return _kept(as_stored, image.size, started)
         # JPEG decoders can scale by 1/2, 1/4, 1/8 while decoding: big photos cost a fraction.
         # Draft keeps both sides at least as asked, so only the side that becomes the width is
         # asked for: a 4032x3024 photo decodes at 1008x756, then resizes to 860.
@@ -102,11 +111,55 @@ def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedIma
     return encode_frame(image, settings, started)
 
 
+def _as_stored(source: bytes, image: Image.Image, orientation: int, settings: NormalizeSettings) -> bytes | None:
+    """The photo's own JPEG data without its other segments, where re-encoding it could only lose
+    detail and cost time: an upright YCbCr JPEG no wider than the column, each of whose
+    quantization tables is at least as coarse, step for step, as the one the encoder would use at
+    the settings' quality. Such a photo holds no detail a re-encode would keep, and its file is
+    no bigger than one. Else None: the photo is re-encoded from its pixels."""
+    if image.format != "JPEG" or image.mode != "RGB" or orientation in _TURNED or image.width > settings.max_width:
+        return None
+    ours = _encoder_tables(settings.quality)
+    layers = getattr(image, "layer", [])
+    tables = getattr(image, "quantization", {})
+    if len(layers) != 3 or any(tq not in tables for _, _, _, tq in layers):
+        return None
+    for index, (_, _, _, tq) in enumerate(layers):
+        if any(theirs < our for theirs, our in zip(tables[tq], ours[min(index, 1)], strict=True)):
+            return None
+    return picture_only(source)
+
+
+@functools.lru_cache(maxsize=8)
+def _encoder_tables(quality: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The luminance and chrominance tables Pillow's encoder writes at `quality`, as read back."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buffer, format="JPEG", quality=quality)
+    tables = Image.open(buffer).quantization
+    return tuple(tables[0]), tuple(tables[1])
+
+
+def _kept(data: bytes, size: tuple[int, int], started: float) -> NormalizedImage:
+    """A JPEG kept as stored: decoded at 1/8 scale, which checks its scan data whole, for the hash."""
+    thumbnail = Image.open(io.BytesIO(data))
+    thumbnail.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    thumbnail.load()
+    decoded = time.perf_counter()
+    phash = perceptual_hash(thumbnail)
+    sha256 = hashlib.sha256(data).hexdigest()
+    return NormalizedImage(data, sha256, phash, size[0], size[1], decoded - started, time.perf_counter() - decoded)
+
+
 def encode_frame(image: Image.Image, settings: NormalizeSettings, started: float | None = None) -> NormalizedImage:
     """Resize, flatten to RGB and encode a decoded picture (a photo or a video frame)."""
     started = time.perf_counter() if started is None else started
     if image.mode != "RGB":
         image = _flatten(image)
+    # Hashed before the resize, so that the thumbnail comes from the picture at its own scale,
+    # as a kept JPEG's does (see perceptual_hash.THUMBNAIL_SIDE).
+    hash_started = time.perf_counter()
+    phash = perceptual_hash(image)
+    phash_seconds = time.perf_counter() - hash_started
     if image.width > settings.max_width:
         height = max(1, round(image.height * settings.max_width / image.width))
         image = image.resize((settings.max_width, height), RESAMPLE, reducing_gap=REDUCING_GAP)
@@ -116,10 +169,9 @@ def encode_frame(image: Image.Image, settings: NormalizeSettings, started: float
     image.save(buffer, format="JPEG", quality=settings.quality, optimize=False, progressive=False)
     data = buffer.getvalue()
     encoded = time.perf_counter()
-    phash = perceptual_hash(image)
     sha256 = hashlib.sha256(data).hexdigest()
-    hashed = time.perf_counter()
-    return NormalizedImage(data, sha256, phash, image.width, image.height, encoded - started, hashed - encoded)
+    return NormalizedImage(data, sha256, phash, image.width, image.height, encoded - started - phash_seconds,
+                           phash_seconds + time.perf_counter() - encoded)
 
 
 def _flatten(image: Image.Image) -> Image.Image:
