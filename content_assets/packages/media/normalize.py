@@ -91,7 +91,7 @@ def normalize_image(source: bytes, settings: NormalizeSettings) -> NormalizedIma
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
         as_stored = _as_stored(source, image, orientation, settings)
         if as_stored is not None:
-            return _kept(as_stored, image.size, started)
+            return _kept(as_stored, image, started)
         # JPEG decoders can scale by 1/2, 1/4, 1/8 while decoding: big photos cost a fraction.
         # Draft keeps both sides at least as asked, so only the side that becomes the width is
         # asked for: a 4032x3024 photo decodes at 1008x756, then resizes to 860.
@@ -139,15 +139,17 @@ def _encoder_tables(quality: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(tables[0]), tuple(tables[1])
 
 
-def _kept(data: bytes, size: tuple[int, int], started: float) -> NormalizedImage:
-    """A JPEG kept as stored: decoded at 1/8 scale, which checks its scan data whole, for the hash."""
-    thumbnail = Image.open(io.BytesIO(data))
-    thumbnail.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
-    thumbnail.load()
+def _kept(data: bytes, image: Image.Image, started: float) -> NormalizedImage:
+    """A JPEG kept as stored (`data`, from `image`'s file): `image` decoded at 1/8 scale, which
+    checks its scan data whole, for the hash. `data` has the same tables and scans, so the same
+    pixels."""
+    width, height = image.size
+    image.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+    image.load()
     decoded = time.perf_counter()
-    phash = perceptual_hash(thumbnail)
+    phash = perceptual_hash(image)
     sha256 = hashlib.sha256(data).hexdigest()
-    return NormalizedImage(data, sha256, phash, size[0], size[1], decoded - started, time.perf_counter() - decoded)
+    return NormalizedImage(data, sha256, phash, width, height, decoded - started, time.perf_counter() - decoded)
 
 
 def encode_frame(image: Image.Image, settings: NormalizeSettings, started: float | None = None) -> NormalizedImage:
