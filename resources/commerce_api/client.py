@@ -32,11 +32,11 @@ from .errors import (
     RateLimitedError,
     TransientError,
 )
+from .http_client import new_http_client
 from .models import ListedProduct, PayloadError, ProductDetail, SearchPage
 from .rate_limit import DEFAULT_SAFETY, AdvertisedLimit, Pacer, floor_seconds
 from .retry import RetryPolicy
 from .signature import client_secret_sign
-from .tls import shared_tls_context
 from .token_cache import TokenCache
 
 DEFAULT_BASE_URL = "https://api.commerce.naver.com/external"
@@ -138,12 +138,9 @@ class CommerceApiClient:
         self._rng_lock = threading.Lock()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         timeout = httpx.Timeout(timeout_seconds)
-        tls = shared_tls_context()  # one per process, not a CA bundle loaded per client (tls.py)
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, limits=limits, transport=transport,
-                                  verify=tls)
+        self._http = new_http_client(base_url=self.base_url, timeout=timeout, limits=limits, transport=transport)
         # Images come from the CDN: no token, no API rate limit, so a client of their own.
-        self._images = httpx.Client(timeout=timeout, limits=limits, transport=transport, follow_redirects=True,
-                                    verify=tls)
+        self._images = new_http_client(timeout=timeout, limits=limits, transport=transport, follow_redirects=True)
         # The buckets belong to the app: clients of one app's sellers in one process are given
         # the same pacers (CommerceApiResource.client_for), so together they keep the app's pace.
         self.pacers = pacers if pacers is not None else new_pacers(initial_rate_per_second, pacing_safety)

@@ -177,3 +177,21 @@ def test_secret_and_token_never_show_in_repr_or_errors():
     text = repr(client) + str(error.value) + repr(error.value.__cause__)
     assert SECRET not in text
     assert "client_secret_sign" not in text
+
+
+def test_cookies_a_response_sets_are_never_sent_back():
+    sent_cookies = []
+
+    def handler(request: httpx.Request):
+        if request.url.path.endswith("/oauth2/token"):
+            response = token_response()
+            response.headers["Set-Cookie"] = "session=abc; Path=/"
+            return response
+        sent_cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, json=DETAIL, headers={**LIMIT_HEADERS, "Set-Cookie": "lb=node-2; Path=/"})
+
+    with make_client(handler) as client:
+        client.get_origin_product(1)
+        client.get_origin_product(2)
+        assert not client._http.cookies and not client._images.cookies
+    assert sent_cookies == [None, None]
