@@ -11,7 +11,9 @@ it: no re-encoding, so no loss and no encoder time.
 Only sequential Huffman-coded 8-bit JPEGs (SOF0, SOF1) are copied. Anything else, or anything
 this reader does not understand, gives None and the caller re-encodes the picture from pixels.
 An Adobe APP14 segment also gives None: it can say the components are RGB rather than YCbCr,
-and without it a decoder would read them as YCbCr, so it cannot be dropped blindly.
+and without it a decoder would read them as YCbCr, so it cannot be dropped blindly. So does a
+frame whose three components are not numbered 1, 2, 3: the JFIF header written in front would
+make a decoder read as YCbCr what it may have read as RGB.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def picture_only(jpeg: bytes) -> bytes | None:
             kept.append(jpeg[position - 2:found.start()])
             position, scanned = found.start(), True
         elif marker in _PICTURE:
+            if marker in _SEQUENTIAL_HUFFMAN and not _colours_read_alike(jpeg[position + 2:end]):
+                return None
             kept.append(jpeg[position - 2:end])
             framed = framed or marker in _SEQUENTIAL_HUFFMAN
             position = end
@@ -63,6 +67,20 @@ def picture_only(jpeg: bytes) -> bytes | None:
             position = end
         else:
             return None  # progressive, lossless or arithmetic-coded, Adobe's APP14, or unknown
+
+
+def _colours_read_alike(frame: bytes) -> bool:
+    """Whether a decoder reads this frame's colours alike with the JFIF header or without the
+    segments dropped: one grey component, or three numbered 1, 2, 3 (JFIF's YCbCr). Three named
+    'R', 'G', 'B', say, are RGB to libjpeg when no JFIF header says otherwise; four are CMYK or
+    YCCK, which only Adobe's segment tells apart."""
+    if len(frame) < 6:
+        return False
+    components = frame[5]
+    if len(frame) < 6 + 3 * components:
+        return False
+    ids = tuple(frame[6 + 3 * index] for index in range(components))
+    return components == 1 or ids == (1, 2, 3)
 
 
 def _next_marker(jpeg: bytes, position: int) -> tuple[int | None, int]:

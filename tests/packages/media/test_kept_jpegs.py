@@ -100,3 +100,19 @@ def test_a_photos_hash_does_not_change_with_its_size():
                       for size in ((640, 480), (1280, 960)))
         assert small.width == 640 and big.width == 860
         assert distance(small.phash, big.phash) <= 2, picture
+
+
+def test_components_named_r_g_b_are_re_encoded_as_the_decoder_read_them():
+    """Without a JFIF header, libjpeg reads components named 'R', 'G', 'B' as RGB: a copy with
+    the JFIF header in front would be read as YCbCr, in other colours."""
+    plain = _jpeg(_draw("7/1000000005/1", (640, 480)), quality=70, subsampling=0)  # 4:4:4, as RGB JPEGs are
+    assert plain[2:4] == b"\xff\xe0"  # Pillow's JFIF header, dropped here
+    source = bytearray(plain[:2] + plain[4 + int.from_bytes(plain[4:6], "big"):])
+    frame, scan = source.index(b"\xff\xc0"), source.index(b"\xff\xda")
+    for index, name in enumerate(b"RGB"):  # in the frame header and in the scan's
+        source[frame + 10 + 3 * index] = source[scan + 5 + 2 * index] = name
+    source = bytes(source)
+    assert picture_only(source) is None
+    seen = Image.open(io.BytesIO(source)).convert("RGB")
+    result = Image.open(io.BytesIO(normalize_image(source, NormalizeSettings()).data)).convert("RGB")
+    assert max(abs(a - b) for a, b in zip(seen.getpixel((320, 240)), result.getpixel((320, 240)))) < 12
