@@ -77,8 +77,9 @@ def draw_pictures(params: dict[str, Any]) -> dict[str, Any]:
 
 def bare_picture_cpu(params: dict[str, Any], sample: int = 200) -> dict[str, Any]:
     """The CPU the catalog's pictures cost at the least: an even sample of them normalized one
-    after another on this thread (decode, resize, encode, perceptual hash; nothing written, no
-    HTTP, no threads), scaled to all of them. Measured in the run's process once it is over (the
+    after another on this thread by the pipeline's own normalize_image (decode, resize, encode,
+    perceptual hash, or a JPEG kept as stored; nothing written, no HTTP, no threads), scaled to
+    all of them. Measured in the run's process once it is over (the
     hog stopped): how fast this machine does the picture work that any client must do."""
     from content_assets.packages.media.normalize import (
         NormalizeSettings,

@@ -104,10 +104,15 @@ def _check_hex(value: str, what: str) -> str:
     return value
 
 
+def _images(record: dict) -> dict:
+    """The images a record notes, by settings key ({} when it notes none)."""
+    images = record.get("images")
+    return images if isinstance(images, dict) else {}
+
+
 def _entry(record: dict, settings_key: str) -> object:
     """A record's image for these settings (None when it notes none)."""
-    images = record.get("images")
-    return images.get(settings_key) if isinstance(images, dict) else None
+    return _images(record).get(settings_key)
 
 
 class ImageCache:
@@ -227,10 +232,7 @@ class ImageCache:
     def _images_of(self, url_path: Path, source_sha256: str) -> dict:
         """The images an existing record of this URL notes for the same content (other settings)."""
         record = self._read_json(url_path)
-        if record is None or record.get("sha256") != source_sha256:
-            return {}
-        images = record.get("images")
-        return images if isinstance(images, dict) else {}
+        return _images(record) if record is not None and record.get("sha256") == source_sha256 else {}
 
     # -- video keyframes ----------------------------------------------------------------------
 
